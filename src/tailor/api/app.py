@@ -1,0 +1,47 @@
+"""The app factory: ``create_app(settings)`` builds everything; nothing is built at import."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from tailor import __version__
+from tailor.api import errors
+from tailor.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from tailor.api.routes import all_routers
+from tailor.bootstrap import Runtime, build_runtime
+from tailor.config import Settings
+
+
+def create_app(settings: Settings, runtime: Runtime | None = None, *, migrate: bool = True) -> FastAPI:
+    """Build the API app. Pass ``runtime`` to share stores with the caller (tests, ``tailor serve``)."""
+    rt = runtime or build_runtime(settings, migrate=migrate)
+    owns_runtime = runtime is None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_runtime:
+            rt.close()
+
+    app = FastAPI(
+        title="Tailor",
+        version=__version__,
+        description="Self-hosted tailored generation on FIBO, compatible with Bria's API.",
+        lifespan=lifespan,
+    )
+    app.state.runtime = rt
+    errors.install(app)
+
+    def body_limit(path: str) -> int:
+        if path.endswith("/bulk-upload"):
+            return settings.max_zip_bytes
+        return settings.max_request_bytes
+
+    app.add_middleware(BodyLimitMiddleware, limit_for=body_limit)
+    app.add_middleware(RequestIdMiddleware)
+    for router in all_routers():
+        app.include_router(router)
+    return app

@@ -1,0 +1,61 @@
+"""FastAPI dependencies, as ``Annotated`` aliases: ``RuntimeDep``, ``SessionDep``, ``CurrentOrg``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader
+from sqlalchemy.orm import Session
+
+from tailor.bootstrap import Runtime
+from tailor.domain.errors import Unauthorized
+from tailor.store import orgs
+from tailor.store.orgs import Principal
+
+_token_header = APIKeyHeader(name="api_token", auto_error=False, description="Your Tailor API token.")
+
+
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime  # type: ignore[no-any-return]
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_session(rt: RuntimeDep) -> Iterator[Session]:
+    """One session per request; committed when the route returns, rolled back on error."""
+    session = rt.sessions()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_principal(rt: RuntimeDep, token: Annotated[str | None, Depends(_token_header)]) -> Principal:
+    if not token:
+        raise Unauthorized("missing api_token header")
+    with rt.sessions() as s:
+        principal = orgs.authenticate(s, token)
+    if principal is None:
+        raise Unauthorized("unknown or revoked api_token")
+    return principal
+
+
+CurrentOrg = Annotated[Principal, Depends(get_principal)]
+
+
+def base_url(request: Request, rt: RuntimeDep) -> str:
+    """Where clients reach this server: TAILOR_PUBLIC_URL, or the request's own base URL."""
+    return (rt.settings.public_url or str(request.base_url)).rstrip("/")
+
+
+BaseUrl = Annotated[str, Depends(base_url)]

@@ -1,0 +1,69 @@
+"""The one mapping from errors to HTTP: ``{"error": {code, message, details}, "request_id"}``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from tailor.domain.errors import TailorError
+
+log = logging.getLogger("tailor.api")
+
+
+def request_id_of(request: Request) -> str:
+    return getattr(request.state, "request_id", "") or ""
+
+
+def error_response(
+    request: Request, status: int, message: str, details: str | None = None, headers: dict | None = None
+) -> JSONResponse:
+    body = {
+        "error": {"code": status, "message": message, "details": details or ""},
+        "request_id": request_id_of(request),
+    }
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "form")]
+    return ".".join(parts) or "body"
+
+
+def describe_validation(errors: list[dict[str, Any]]) -> tuple[str, str]:
+    """A message naming the first offending field and rule, and the full list as details."""
+    msgs = []
+    for e in errors:
+        field = _field_path(tuple(e.get("loc", ())))
+        rule = e.get("msg", "invalid").removeprefix("Value error, ")
+        msgs.append(f"{field}: {rule}")
+    return (msgs[0] if msgs else "invalid request"), "; ".join(msgs)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(TailorError)
+    async def _tailor_error(request: Request, exc: TailorError) -> JSONResponse:
+        message = exc.message
+        if exc.field and exc.field not in message:
+            message = f"{exc.field}: {message}"
+        if exc.status >= 500:
+            log.error("request %s failed: %s", request_id_of(request), message)
+        return error_response(request, exc.status, message, exc.details)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        message, details = describe_validation(list(exc.errors()))
+        return error_response(request, 400, message, details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return error_response(request, exc.status_code, str(exc.detail), headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error in request %s", request_id_of(request), exc_info=exc)
+        return error_response(request, 500, "internal server error")

@@ -1,0 +1,1 @@
+"""Python SDK on httpx (sync and async)."""

@@ -1,0 +1,1 @@
+"""Entities, enums, state machines and rules. Imports no framework."""

@@ -1,0 +1,1 @@
+"""Durable jobs: the queue in the metadata store, handlers by kind, workers that run them."""

@@ -1,0 +1,1 @@
+"""Use cases, one module per resource. Collaborators are passed in, never looked up."""

@@ -1,0 +1,1 @@
+"""Metadata (SQLAlchemy 2 + Alembic) and blob (filesystem, S3) storage."""

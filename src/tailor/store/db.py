@@ -1,0 +1,89 @@
+"""Database engine and sessions. SQLite runs in WAL mode; PostgreSQL is used as is."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def _normalise_url(url: str) -> str:
+    # A bare postgresql:// URL would pick psycopg2; we ship psycopg 3.
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """Create an engine; for SQLite, enable WAL, foreign keys and a generous busy timeout."""
+    url = _normalise_url(url)
+    if is_sqlite(url):
+        if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+            from pathlib import Path
+
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30, "isolation_level": None},
+            **kwargs,
+        )
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        # pysqlite's own transaction handling is off (isolation_level=None); we emit BEGIN ourselves
+        # so that SQLAlchemy's transactions are real SQLite transactions. BEGIN IMMEDIATE is used
+        # where a write lock must be taken up front (job claiming): see ``immediate_transaction``.
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Any) -> None:
+            mode = conn.info.pop("sqlite_begin", "BEGIN")
+            conn.exec_driver_sql(mode)
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session that commits on success and rolls back on error."""
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+@contextmanager
+def immediate_transaction(engine: Engine) -> Iterator[Session]:
+    """A write transaction that holds the write lock from BEGIN on SQLite (BEGIN IMMEDIATE).
+
+    On PostgreSQL it is an ordinary transaction; row locks come from ``FOR UPDATE SKIP LOCKED``.
+    """
+    with engine.connect() as conn:
+        if is_sqlite(str(engine.url)):
+            conn.info["sqlite_begin"] = "BEGIN IMMEDIATE"
+        with conn.begin():
+            with Session(bind=conn, expire_on_commit=False) as session:
+                yield session
+                session.flush()

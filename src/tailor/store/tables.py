@@ -1,0 +1,227 @@
+"""SQLAlchemy 2 table definitions for every record Tailor keeps.
+
+Pixels and weights live in the blob store; rows hold their keys. Change a table here, then
+regenerate the migration (see ``docs/migrations.md``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime(timezone=True)}
+
+
+class Timestamps:
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Organization(Base, Timestamps):
+    __tablename__ = "organizations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+
+
+class ApiToken(Base, Timestamps):
+    """An API token, stored as a SHA-256 hash; ``webhook_key`` is the derived webhook signing key."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    webhook_key: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(String(200))
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Project(Base, Timestamps):
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    project_name: Mapped[str] = mapped_column(String(500))
+    project_description: Mapped[str | None] = mapped_column(Text)
+    ip_name: Mapped[str | None] = mapped_column(String(200))
+    ip_description: Mapped[str | None] = mapped_column(String(500))
+    ip_medium: Mapped[str] = mapped_column(String(32))
+    ip_type: Mapped[str] = mapped_column(String(32))
+    training_version: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+
+
+class Dataset(Base, Timestamps):
+    __tablename__ = "datasets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str | None] = mapped_column(Text)
+    visual_schema: Mapped[str | None] = mapped_column(Text)
+    caption_prefix: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    captions_update_status: Mapped[str] = mapped_column(String(16), default="empty")
+    upload_type: Mapped[str] = mapped_column(String(16), default="basic")
+
+
+class Image(Base, Timestamps):
+    __tablename__ = "images"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), index=True)
+    image_name: Mapped[str] = mapped_column(String(500))
+    blob_key: Mapped[str] = mapped_column(String(500))
+    thumbnail_key: Mapped[str] = mapped_column(String(500))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    caption: Mapped[str | None] = mapped_column(Text)
+    caption_source: Mapped[str] = mapped_column(String(16), default="pending")
+    caption_error: Mapped[str | None] = mapped_column(Text)
+    upload_source_url: Mapped[str | None] = mapped_column(Text)
+
+
+class BulkUpload(Base, Timestamps):
+    __tablename__ = "bulk_uploads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    zip_key: Mapped[str | None] = mapped_column(String(500))
+    zip_url: Mapped[str | None] = mapped_column(Text)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    failed_images: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    error: Mapped[str | None] = mapped_column(Text)
+    job_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class TailoredModel(Base, Timestamps):
+    __tablename__ = "models"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="Created")
+    training_mode: Mapped[str] = mapped_column(String(32), default="fully_automated")
+    training_version: Mapped[str | None] = mapped_column(String(32), default="fibo")
+    training_parameters: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    training_progress: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    active_model_version: Mapped[int | None] = mapped_column(Integer)
+    adapter_key: Mapped[str | None] = mapped_column(String(500))
+    visual_schema: Mapped[str | None] = mapped_column(Text)
+    caption_prefix: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    job_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class Checkpoint(Base, Timestamps):
+    __tablename__ = "checkpoints"
+    __table_args__ = (UniqueConstraint("model_id", "checkpoint_step"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), index=True)
+    checkpoint_step: Mapped[int] = mapped_column(Integer)
+    training_job_id: Mapped[int | None] = mapped_column(Integer)
+    adapter_key: Mapped[str] = mapped_column(String(500))
+    state_key: Mapped[str | None] = mapped_column(String(500))
+    sample_key: Mapped[str | None] = mapped_column(String(500))
+    loss: Mapped[float | None] = mapped_column(Float)
+
+
+class Job(Base, Timestamps):
+    """A unit of background work. Claimed atomically by one worker at a time."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_claim", "state", "priority", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    priority: Mapped[int] = mapped_column(Integer, default=100)
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    progress: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    worker_id: Mapped[str | None] = mapped_column(String(200))
+    heartbeat_at: Mapped[datetime | None] = mapped_column()
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    run_after: Mapped[datetime | None] = mapped_column()
+    started_at: Mapped[datetime | None] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+
+
+class GenerationRequest(Base, Timestamps):
+    """A v2 request as clients see it: an opaque ``request_id`` over one job."""
+
+    __tablename__ = "requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(64), unique=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id", ondelete="SET NULL"))
+    endpoint: Mapped[str] = mapped_column(String(200))
+    job_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    webhook_url: Mapped[str | None] = mapped_column(Text)
+    webhook_state: Mapped[str | None] = mapped_column(String(16))
+    webhook_attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Worker(Base, Timestamps):
+    """A live worker process; rows whose heartbeat is stale belong to dead workers."""
+
+    __tablename__ = "workers"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    hostname: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)
+    kinds: Mapped[list[Any] | None] = mapped_column(JSON)

@@ -1,0 +1,125 @@
+"""Shared fixtures: real databases (SQLite, PostgreSQL), real blob stores (disk, S3 on moto), the app.
+
+- ``db_url`` is parametrised over SQLite and, when ``TAILOR_TEST_DATABASE_URL`` is set, PostgreSQL.
+- ``s3_server`` runs moto in server mode on loopback for S3 contract tests.
+- ``runtime``/``app``/``client`` give the real app over ``httpx.ASGITransport``; ``auth`` is a token header.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+from tailor.bootstrap import Runtime, build_runtime  # noqa: E402
+from tailor.config import Settings  # noqa: E402
+from tailor.store import orgs  # noqa: E402
+from tailor.store.db import session_scope  # noqa: E402
+
+PG_URL = os.environ.get("TAILOR_TEST_DATABASE_URL")
+
+
+def _pg_database(base_url: str) -> Iterator[str]:
+    """Create a throwaway PostgreSQL database next to ``base_url``; drop it afterwards."""
+    from sqlalchemy import create_engine, text
+
+    from tailor.store.db import _normalise_url
+
+    base = _normalise_url(base_url)
+    name = f"tailor_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+DB_PARAMS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=DB_PARAMS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'tailor.db'}"
+        return
+    if not PG_URL:
+        pytest.skip("set TAILOR_TEST_DATABASE_URL to run the PostgreSQL variant")
+    yield from _pg_database(PG_URL)
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[str]:
+    """moto's S3 in server mode on 127.0.0.1, for the whole test session."""
+    from moto.server import ThreadedMotoServer
+
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def make_settings(home: Path, db_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "home": home,
+        "database_url": db_url,
+        "allow_private_urls": False,
+        "workers": 0,
+        "secret_key": "test-secret",
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: str) -> Settings:
+    return make_settings(tmp_path / "home", db_url)
+
+
+@pytest.fixture
+def runtime(settings: Settings) -> Iterator[Runtime]:
+    rt = build_runtime(settings, migrate=True)
+    yield rt
+    rt.close()
+
+
+def new_token(rt: Runtime, org: str) -> str:
+    with session_scope(rt.sessions) as s:
+        return orgs.create_token(s, orgs.get_or_create_org(s, org))
+
+
+@pytest.fixture
+def token(runtime: Runtime) -> str:
+    return new_token(runtime, "acme")
+
+
+@pytest.fixture
+def auth(token: str) -> dict[str, str]:
+    return {"api_token": token}
+
+
+@pytest.fixture
+def app(runtime: Runtime, settings: Settings):  # type: ignore[no-untyped-def]
+    from tailor.api.app import create_app
+
+    return create_app(settings, runtime)
+
+
+@pytest.fixture
+async def client(app) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://tailor.test") as c:
+        yield c
