@@ -33,8 +33,13 @@ class Runtime:
     extras: dict[str, Any] = field(default_factory=dict)
 
     def job_context(self) -> JobContext:
+        """A handler context; ``services`` is this process's long-lived cache (pipelines, providers)."""
         return JobContext(
-            settings=self.settings, engine=self.engine, sessions=self.sessions, blobs=self.blobs
+            settings=self.settings,
+            engine=self.engine,
+            sessions=self.sessions,
+            blobs=self.blobs,
+            services=self.extras,
         )
 
     def close(self) -> None:

@@ -27,8 +27,8 @@ class Settings(BaseSettings):
     s3_region: str | None = Field(None, description="Region for the S3 client (else AWS_DEFAULT_REGION).")
 
     # --- the HTTP service ----------------------------------------------------------------------
-    host: str = "127.0.0.1"
-    port: int = 8000
+    host: str = Field("127.0.0.1", description="Address `tailor serve` binds to.")
+    port: int = Field(8000, description="Port `tailor serve` listens on.")
     public_url: str | None = Field(
         None, description="Base URL clients use to reach Tailor; default derived from each request."
     )
@@ -36,7 +36,7 @@ class Settings(BaseSettings):
         None, description="Key that signs file links; default generated once into <home>/secret."
     )
     signed_url_ttl_s: int = Field(24 * 3600, ge=60, description="Lifetime of signed image/file links.")
-    log_level: str = "INFO"
+    log_level: str = Field("INFO", description="Logging level (DEBUG, INFO, WARNING, ...).")
 
     # --- limits --------------------------------------------------------------------------------
     max_request_bytes: int = Field(64 * 1024 * 1024, description="Largest request body (single upload).")
@@ -48,35 +48,89 @@ class Settings(BaseSettings):
     min_image_side: int = Field(1024, description="Images must be at least this on both sides.")
     min_upscale_side: int = Field(256, description="Smallest side that increase_resolution will upscale.")
     thumbnail_side: int = Field(256, description="Longest side of image thumbnails.")
-    basic_dataset_max_images: int = 200
-    advanced_dataset_max_images: int = 5000
+    basic_dataset_max_images: int = Field(200, description="Most images in a basic dataset.")
+    advanced_dataset_max_images: int = Field(5000, description="Most images in an advanced dataset.")
     allow_private_urls: bool = Field(
         False, description="Allow image_url/zip_url/webhook_url to reach loopback/private addresses."
     )
-    url_fetch_timeout_s: float = 30.0
+    url_fetch_timeout_s: float = Field(30.0, description="Time limit for fetching an image_url.")
     url_fetch_max_bytes: int = Field(64 * 1024 * 1024, description="Largest image fetched from a URL.")
+    zip_fetch_timeout_s: float = Field(
+        1800.0,
+        gt=0,
+        description="Time limit for downloading a bulk-upload zip_url (max_zip_bytes caps size).",
+    )
+    max_zip_entries: int = Field(20000, ge=1, description="Most entries a bulk-upload zip may list.")
 
     # --- jobs and workers ----------------------------------------------------------------------
     workers: int = Field(1, ge=0, description="Local worker processes started by `tailor serve`.")
     sync_timeout_s: float = Field(60.0, description="How long a sync=true request waits before 202.")
-    heartbeat_interval_s: float = 2.0
+    heartbeat_interval_s: float = Field(2.0, description="How often workers refresh their heartbeat.")
     heartbeat_timeout_s: float = Field(30.0, description="A worker silent this long is presumed dead.")
-    job_max_attempts: int = 3
-    webhook_max_attempts: int = 5
+    job_max_attempts: int = Field(3, description="Attempts of a job before it fails for good.")
+    webhook_max_attempts: int = Field(5, description="Delivery attempts of one webhook.")
+    job_retry_backoff_s: float = Field(
+        2.0, ge=0, description="Base delay before a failed job is retried (doubles per attempt, max 5 min)."
+    )
+    worker_poll_interval_s: float = Field(0.25, gt=0, description="How often an idle worker looks for work.")
+    worker_shutdown_grace_s: float = Field(
+        30.0,
+        ge=0,
+        description="On SIGTERM, how long a worker lets its running job finish before requeueing it.",
+    )
+    job_cancel_grace_s: float = Field(
+        10.0, ge=0, description="How long a cancelled job may take to stop by itself before it is killed."
+    )
+    webhook_timeout_s: float = Field(10.0, gt=0, description="Time limit of one webhook delivery attempt.")
+    extra_handler_modules: str = Field(
+        "", description="Comma-separated modules that workers import to register extra job kinds."
+    )
 
     # --- ML engine -----------------------------------------------------------------------------
     base_model: str = Field("tiny", description="Hub id (briaai/FIBO), local diffusers dir, or 'tiny'.")
     device: str = Field("auto", description="auto | cpu | cuda | cuda:N")
-    cpu_offload: bool = False
+    cpu_offload: bool = Field(False, description="On CUDA, keep only the active component on the GPU.")
     adapter_cache_size: int = Field(4, ge=1, description="LoRA adapters kept loaded per worker.")
+    max_steps: int | None = Field(
+        None, ge=1, description="Cap on denoising steps, for CPU development (unset: steps_num as asked)."
+    )
+
+    # --- training ------------------------------------------------------------------------------
+    training_seed: int = Field(10, description="Seed of data order, noise and timesteps (per step).")
+    training_grad_accumulation: int = Field(
+        4, ge=1, description="Micro-batches (of one image) accumulated per optimizer step."
+    )
+    training_gradient_checkpointing: bool = Field(
+        True, description="Recompute activations in backward (less GPU memory, ~30% slower)."
+    )
+    training_sample_steps: int = Field(
+        20, ge=1, description="Denoising steps of the sample image rendered at each checkpoint."
+    )
+    training_max_steps: int | None = Field(
+        None,
+        ge=1,
+        description="Development/tests: cap every run at this many steps (the recorded parameters keep "
+        "the chosen values).",
+    )
+    training_checkpoint_interval: int | None = Field(
+        None,
+        ge=1,
+        description="Development/tests: checkpoint every N steps instead of the run's checkpoint_interval.",
+    )
 
     # --- VLM bridge ----------------------------------------------------------------------------
     vlm: str = Field("offline", description="'offline' or a litellm model id, e.g. gemini/gemini-2.5-flash.")
-    vlm_base_url: str | None = None
-    vlm_api_key: str | None = None
-    vlm_timeout_s: float = 60.0
-    vlm_max_retries: int = 3
-    vlm_concurrency: int = Field(8, ge=1)
+    vlm_base_url: str | None = Field(None, description="Base URL of an OpenAI-compatible VLM server.")
+    vlm_api_key: str | None = Field(
+        None, description="API key for the VLM provider (else its usual variable)."
+    )
+    vlm_timeout_s: float = Field(60.0, description="Time limit of one VLM call.")
+    vlm_max_retries: int = Field(3, description="Retries of a VLM call on transient errors.")
+    vlm_concurrency: int = Field(8, ge=1, description="VLM calls in flight per provider and process.")
+    vlm_retry_backoff_s: float = Field(
+        0.5, ge=0, description="Base of the jittered exponential backoff between VLM retries."
+    )
+    vlm_cache_size: int = Field(256, ge=0, description="Identical VLM requests remembered (0: no cache).")
 
     @field_validator("home", mode="after")
     @classmethod
@@ -119,3 +173,18 @@ class Settings(BaseSettings):
 def load_settings(**overrides: object) -> Settings:
     """Read settings from the environment, with explicit overrides on top."""
     return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def settings_table() -> str:
+    """The README's configuration table, generated from the fields above (a test keeps them equal)."""
+    lines = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        if name == "home":
+            shown = "`./.tailor`"
+        elif default is None or default == "":
+            shown = "—"
+        else:
+            shown = f"`{default}`"
+        lines.append(f"| `TAILOR_{name.upper()}` | {shown} | {(field.description or '').replace('|', '/')} |")
+    return "\n".join(lines) + "\n"

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from tailor.bootstrap import Runtime
 from tailor.domain.errors import Unauthorized
 from tailor.store import orgs
+from tailor.store.db import read_only_connection, read_session
 from tailor.store.orgs import Principal
 
 _token_header = APIKeyHeader(name="api_token", auto_error=False, description="Your Tailor API token.")
@@ -24,9 +25,18 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_session(rt: RuntimeDep) -> Iterator[Session]:
-    """One session per request; committed when the route returns, rolled back on error."""
-    session = rt.sessions()
+def get_session(request: Request, rt: RuntimeDep) -> Iterator[Session]:
+    """One session per request; committed when the route returns, rolled back on error.
+
+    Reads (GET/HEAD) run in a deferred transaction; other methods take SQLite's write lock at
+    their first statement (see ``store.db``), so read-then-write use cases cannot fail half-way.
+    """
+    if request.method in ("GET", "HEAD"):
+        conn = read_only_connection(rt.engine)
+        session = Session(bind=conn, expire_on_commit=False)
+    else:
+        conn = None
+        session = rt.sessions()
     try:
         yield session
         session.commit()
@@ -35,6 +45,9 @@ def get_session(rt: RuntimeDep) -> Iterator[Session]:
         raise
     finally:
         session.close()
+        if conn is not None:
+            conn.info.pop("sqlite_begin", None)
+            conn.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -43,7 +56,7 @@ SessionDep = Annotated[Session, Depends(get_session)]
 def get_principal(rt: RuntimeDep, token: Annotated[str | None, Depends(_token_header)]) -> Principal:
     if not token:
         raise Unauthorized("missing api_token header")
-    with rt.sessions() as s:
+    with read_session(rt.engine) as s:
         principal = orgs.authenticate(s, token)
     if principal is None:
         raise Unauthorized("unknown or revoked api_token")

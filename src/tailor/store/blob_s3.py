@@ -85,9 +85,12 @@ class S3BlobStore(BlobStore):
         self.client.delete_object(Bucket=self.bucket, Key=self._k(key))
 
     def list(self, prefix: str = "") -> Iterator[str]:
-        full = self._k(prefix) if prefix else (self.prefix + "/" if self.prefix else "")
-        if prefix.endswith("/") and not full.endswith("/"):
-            full += "/"
+        if prefix:
+            if prefix.rstrip("/"):
+                check_key(prefix.rstrip("/"))
+            full = f"{self.prefix}/{prefix}" if self.prefix else prefix
+        else:
+            full = self.prefix + "/" if self.prefix else ""
         strip = len(self.prefix) + 1 if self.prefix else 0
         paginator = self.client.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=full):

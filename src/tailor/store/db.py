@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -45,11 +45,14 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur.close()
 
         # pysqlite's own transaction handling is off (isolation_level=None); we emit BEGIN ourselves
-        # so that SQLAlchemy's transactions are real SQLite transactions. BEGIN IMMEDIATE is used
-        # where a write lock must be taken up front (job claiming): see ``immediate_transaction``.
+        # so that SQLAlchemy's transactions are real SQLite transactions. Transactions take the write
+        # lock up front (BEGIN IMMEDIATE) unless marked read-only: in WAL mode a deferred transaction
+        # that reads and then writes fails at once with "database is locked" when another connection
+        # committed in between, and the busy timeout cannot help it. Read-only work (GET requests)
+        # marks its connection with ``read_only_connection`` and runs deferred, so readers never wait.
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Any) -> None:
-            mode = conn.info.pop("sqlite_begin", "BEGIN")
+            mode = conn.info.pop("sqlite_begin", "BEGIN IMMEDIATE")
             conn.exec_driver_sql(mode)
 
         return engine
@@ -72,6 +75,21 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def read_only_connection(engine: Engine) -> Connection:
+    """A connection whose next transaction is deferred on SQLite (for work that only reads)."""
+    conn = engine.connect()
+    if is_sqlite(str(engine.url)):
+        conn.info["sqlite_begin"] = "BEGIN"
+    return conn
+
+
+@contextmanager
+def read_session(engine: Engine) -> Iterator[Session]:
+    """A session for reads only: deferred on SQLite, so it never waits for (or blocks) writers."""
+    with read_only_connection(engine) as conn, Session(bind=conn, expire_on_commit=False) as session:
+        yield session
 
 
 @contextmanager

@@ -108,7 +108,8 @@ class Image(Base, Timestamps):
     height: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     caption: Mapped[str | None] = mapped_column(Text)
-    caption_source: Mapped[str] = mapped_column(String(16), default="pending")
+    # null until a caption is asked for (no visual schema yet); then pending -> automatic | manual
+    caption_source: Mapped[str | None] = mapped_column(String(16), default=None)
     caption_error: Mapped[str | None] = mapped_column(Text)
     upload_source_url: Mapped[str | None] = mapped_column(Text)
 
@@ -189,6 +190,7 @@ class Job(Base, Timestamps):
     progress: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
+    error_code: Mapped[int | None] = mapped_column(Integer)
     worker_id: Mapped[str | None] = mapped_column(String(200))
     heartbeat_at: Mapped[datetime | None] = mapped_column()
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -211,6 +213,7 @@ class GenerationRequest(Base, Timestamps):
     endpoint: Mapped[str] = mapped_column(String(200))
     job_id: Mapped[int | None] = mapped_column(Integer, index=True)
     webhook_url: Mapped[str | None] = mapped_column(Text)
+    base_url: Mapped[str | None] = mapped_column(String(500))
     webhook_state: Mapped[str | None] = mapped_column(String(16))
     webhook_attempts: Mapped[int] = mapped_column(Integer, default=0)
 

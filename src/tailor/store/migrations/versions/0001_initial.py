@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-21 19:30:13.949055
+Create Date: 2026-11-21 19:35:48.211365
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ def upgrade() -> None:
         sa.Column("progress", sa.JSON(), nullable=True),
         sa.Column("result", sa.JSON(), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("error_code", sa.Integer(), nullable=True),
         sa.Column("worker_id", sa.String(length=200), nullable=True),
         sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("cancel_requested", sa.Boolean(), nullable=False),
@@ -133,6 +134,7 @@ def upgrade() -> None:
         sa.Column("endpoint", sa.String(length=200), nullable=False),
         sa.Column("job_id", sa.Integer(), nullable=True),
         sa.Column("webhook_url", sa.Text(), nullable=True),
+        sa.Column("base_url", sa.String(length=500), nullable=True),
         sa.Column("webhook_state", sa.String(length=16), nullable=True),
         sa.Column("webhook_attempts", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -184,7 +186,7 @@ def upgrade() -> None:
         sa.Column("height", sa.Integer(), nullable=False),
         sa.Column("sha256", sa.String(length=64), nullable=False),
         sa.Column("caption", sa.Text(), nullable=True),
-        sa.Column("caption_source", sa.String(length=16), nullable=False),
+        sa.Column("caption_source", sa.String(length=16), nullable=True),
         sa.Column("caption_error", sa.Text(), nullable=True),
         sa.Column("upload_source_url", sa.Text(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
