@@ -1,0 +1,210 @@
+"""Dataset use cases: create, read, update (state machine), clone, delete, regenerate captions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from tailor.domain import datasets as rules
+from tailor.domain.enums import CaptionSource, CaptionsUpdateStatus, DatasetStatus, UploadType
+from tailor.domain.errors import Conflict, InvalidInput, NotFound
+from tailor.jobs.queue import Priority, enqueue
+from tailor.services.blob_refs import delete_model_files, delete_unreferenced
+from tailor.services.context import Stores
+from tailor.store import datasets as store
+from tailor.store import images as image_store
+from tailor.store import models as model_store
+from tailor.store import projects as project_store
+from tailor.store.db import session_scope
+from tailor.store.tables import Dataset, Image, TailoredModel
+
+CAPTION_JOB = "caption_image"
+
+
+@dataclass
+class DatasetView:
+    """A dataset with what its public form shows besides its own columns."""
+
+    dataset: Dataset
+    images_count: int
+    images: list[Image] | None = None
+    models: list[TailoredModel] | None = None
+
+
+def enqueue_caption(session: Session, image: Image) -> None:
+    """Queue a caption job for ``image`` (same transaction) and mark its caption pending."""
+    enqueue(
+        session,
+        CAPTION_JOB,
+        {"image_id": image.id, "dataset_id": image.dataset_id},
+        organization_id=image.organization_id,
+        priority=Priority.BACKGROUND,
+    )
+    image.caption_source = CaptionSource.pending
+    image.caption_error = None
+
+
+def validate_schema(text: str) -> str:
+    """A visual schema must parse as a structured prompt (per-image fields may be empty)."""
+    from tailor.bridge.prompts import validate_structured_prompt
+
+    return validate_structured_prompt(text, field="visual_schema", schema=True)
+
+
+def require_dataset(session: Session, organization_id: int, dataset_id: int, *, lock: bool) -> Dataset:
+    if lock:
+        ds = store.lock_dataset(session, organization_id, dataset_id)
+    else:
+        ds = store.get_dataset(session, organization_id, dataset_id)
+    if ds is None:
+        raise NotFound(f"dataset {dataset_id} not found")
+    return ds
+
+
+def create_dataset(
+    rt: Stores, organization_id: int, project_id: int, name: str, upload_type: str
+) -> DatasetView:
+    with session_scope(rt.sessions) as s:
+        if project_store.get_project(s, organization_id, project_id) is None:
+            raise NotFound(f"project {project_id} not found")
+        ds = store.add_dataset(
+            s,
+            organization_id,
+            project_id=project_id,
+            name=name,
+            upload_type=upload_type,
+            status=DatasetStatus.draft,
+            captions_update_status=CaptionsUpdateStatus.empty,
+        )
+        return DatasetView(ds, 0)
+
+
+def list_datasets(
+    rt: Stores, organization_id: int, *, project_id: int | None = None, with_models: bool = False
+) -> list[DatasetView]:
+    with session_scope(rt.sessions) as s:
+        if project_id is not None and project_store.get_project(s, organization_id, project_id) is None:
+            raise NotFound(f"project {project_id} not found")
+        rows = store.list_datasets(s, organization_id, project_id=project_id)
+        ids = [d.id for d in rows]
+        counts = store.image_counts(s, ids)
+        models = store.models_by_dataset(s, ids) if with_models else {}
+        return [DatasetView(d, counts[d.id], models=models.get(d.id) if with_models else None) for d in rows]
+
+
+def get_dataset(
+    rt: Stores, organization_id: int, dataset_id: int, *, max_images: int | None = None
+) -> DatasetView:
+    with session_scope(rt.sessions) as s:
+        ds = require_dataset(s, organization_id, dataset_id, lock=False)
+        images = image_store.list_images(s, dataset_id, limit=max_images) if max_images else None
+        return DatasetView(ds, store.count_images(s, dataset_id), images=images)
+
+
+def update_dataset(rt: Stores, organization_id: int, dataset_id: int, changes: dict[str, Any]) -> DatasetView:
+    """Rename; set visual_schema (draft only); move draft -> completed (>= 5 images)."""
+    schema = changes.get("visual_schema")
+    if "visual_schema" in changes and schema is not None:
+        schema = validate_schema(schema)
+    if "name" in changes and (changes["name"] is None or not str(changes["name"]).strip()):
+        raise InvalidInput("name must not be empty", field="name")
+    with session_scope(rt.sessions) as s:
+        ds = require_dataset(s, organization_id, dataset_id, lock=True)
+        count = store.count_images(s, dataset_id)
+        if "visual_schema" in changes and schema != ds.visual_schema:
+            rules.check_editable(ds.status, "visual_schema")
+            ds.visual_schema = schema
+        if changes.get("status") is not None:
+            rules.check_transition(ds.status, changes["status"], count)
+            ds.status = changes["status"]
+        if "name" in changes:
+            ds.name = changes["name"]
+        s.flush()
+        return DatasetView(ds, count)
+
+
+def clone_dataset(
+    rt: Stores, organization_id: int, dataset_id: int, name: str | None, description: str | None
+) -> DatasetView:
+    """A new draft with the same schema and images. Image blobs are shared, not copied: a blob is
+    deleted only when no image row uses it any more (see ``blob_refs``)."""
+    with session_scope(rt.sessions) as s:
+        src = require_dataset(s, organization_id, dataset_id, lock=True)
+        copy = store.add_dataset(
+            s,
+            organization_id,
+            project_id=src.project_id,
+            name=name or f"Copy of {src.name}",
+            description=description if description is not None else src.description,
+            visual_schema=src.visual_schema,
+            caption_prefix=src.caption_prefix,
+            upload_type=src.upload_type,
+            status=DatasetStatus.draft,
+            captions_update_status=src.captions_update_status,
+        )
+        images = []
+        pending = False
+        for img in image_store.list_images(s, src.id):
+            new = image_store.add_image(
+                s,
+                organization_id,
+                copy.id,
+                image_name=img.image_name,
+                blob_key=img.blob_key,
+                thumbnail_key=img.thumbnail_key,
+                width=img.width,
+                height=img.height,
+                sha256=img.sha256,
+                caption=img.caption,
+                caption_source=img.caption_source,
+                caption_error=img.caption_error,
+                upload_source_url=img.upload_source_url,
+            )
+            if img.caption_source == CaptionSource.pending:
+                enqueue_caption(s, new)
+                pending = True
+            images.append(new)
+        if pending:
+            copy.captions_update_status = CaptionsUpdateStatus.in_progress
+        elif copy.captions_update_status == CaptionsUpdateStatus.in_progress:
+            copy.captions_update_status = CaptionsUpdateStatus.completed
+        s.flush()
+        return DatasetView(copy, len(images), images=images)
+
+
+def delete_dataset(rt: Stores, organization_id: int, dataset_id: int) -> None:
+    with session_scope(rt.sessions) as s:
+        ds = require_dataset(s, organization_id, dataset_id, lock=True)
+        if store.has_training_model(s, dataset_id):
+            raise Conflict("a model is training on this dataset; stop it before deleting the dataset")
+        keys = image_store.keys_of_dataset(s, dataset_id)
+        model_ids = [m.id for m in model_store.models_of_dataset(s, dataset_id)]
+        store.delete_dataset(s, ds)
+    delete_unreferenced(rt, keys)
+    delete_model_files(rt, model_ids)
+
+
+def regenerate_captions(rt: Stores, organization_id: int, dataset_id: int) -> DatasetView:
+    """Queue a caption job for every image; progress shows in ``captions_update_status``."""
+    with session_scope(rt.sessions) as s:
+        ds = require_dataset(s, organization_id, dataset_id, lock=True)
+        rules.check_editable(ds.status, "captions")
+        rules.check_has_schema(ds.visual_schema)
+        images = image_store.list_images(s, dataset_id)
+        for img in images:
+            enqueue_caption(s, img)
+        ds.captions_update_status = (
+            CaptionsUpdateStatus.in_progress if images else CaptionsUpdateStatus.completed
+        )
+        s.flush()
+        return DatasetView(ds, len(images))
+
+
+def dataset_limit(rt: Stores, upload_type: str) -> int:
+    return rules.max_images(
+        upload_type or UploadType.basic,
+        basic=rt.settings.basic_dataset_max_images,
+        advanced=rt.settings.advanced_dataset_max_images,
+    )

@@ -1,0 +1,40 @@
+"""Deleting a dataset or a project removes its models' files (adapters, checkpoints, samples) too."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tailor.bootstrap import Runtime
+from tailor.domain.models import model_prefix
+from tailor.store.db import session_scope
+from tailor.store.tables import TailoredModel
+from tests.training.helpers import seed_dataset
+
+
+def _model_with_files(rt: Runtime, org_id: int, project_id: int, dataset_id: int) -> int:
+    with session_scope(rt.sessions) as s:
+        m = TailoredModel(
+            organization_id=org_id, project_id=project_id, dataset_id=dataset_id, name="m", status="Completed"
+        )
+        s.add(m)
+        s.flush()
+        model_id = m.id
+    rt.blobs.put(f"{model_prefix(model_id)}checkpoints/100/adapter.safetensors", b"weights")
+    return model_id
+
+
+@pytest.mark.parametrize("what", ["dataset", "project"])
+async def test_delete_removes_model_files(
+    what: str, client: httpx.AsyncClient, auth: dict, runtime: Runtime, token: str
+) -> None:
+    seeded = seed_dataset(runtime, token)
+    model_id = _model_with_files(runtime, seeded.org_id, seeded.project_id, seeded.dataset_id)
+    assert list(runtime.blobs.list(model_prefix(model_id)))
+    if what == "dataset":
+        r = await client.delete(f"/v1/tailored-gen/datasets/{seeded.dataset_id}", headers=auth)
+    else:
+        r = await client.delete(f"/v1/tailored-gen/projects/{seeded.project_id}", headers=auth)
+    assert r.status_code == 204, r.text
+    assert list(runtime.blobs.list(model_prefix(model_id))) == []
+    assert (await client.get(f"/v1/tailored-gen/models/{model_id}", headers=auth)).status_code == 404
