@@ -123,3 +123,45 @@ async def client(app) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-un
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://tailor.test") as c:
         yield c
+
+
+@pytest.fixture
+def worker(runtime: Runtime) -> Iterator[object]:
+    """A real worker loop (in a thread) on the test's ``runtime``, running until the test ends."""
+    import threading
+
+    from tailor.jobs.worker import Worker
+
+    w = Worker(runtime, poll_interval_s=0.05)
+    thread = threading.Thread(target=w.run, name="test-worker", daemon=True)
+    thread.start()
+    yield w
+    w.stop(grace_s=5)
+    thread.join(timeout=15)
+
+
+@pytest.fixture
+def live_server(app, worker) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """The app served by uvicorn on 127.0.0.1 (random port) with a worker; yields its base URL."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the live server did not start")
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=15)
+    sock.close()

@@ -42,6 +42,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None, *, migrate: b
 
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit)
     app.add_middleware(RequestIdMiddleware)
+    from tailor.api.routes import metrics as metrics_route
+
+    metrics_route.install(app)
     for router in all_routers():
         app.include_router(router)
     return app

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import signal
+from typing import TYPE_CHECKING
+
 import typer
 
 from tailor.cli.main import app
+
+if TYPE_CHECKING:
+    from tailor.config import Settings
+    from tailor.jobs.process import WorkerSupervisor
 
 
 @app.command()
@@ -44,6 +52,42 @@ def serve(
     else:
         typer.echo("  API token:       create one with `tailor token create --org NAME`")
     typer.echo(f"  Data directory:  {settings.home}")
+    typer.echo(f"  Local workers:   {settings.workers}")
     typer.echo("")
     api = create_app(settings, rt)
-    uvicorn.run(api, host=settings.host, port=settings.port, log_level=settings.log_level.lower())
+    supervisor = start_local_workers(settings)
+    # uvicorn restores the previous SIGTERM handler and re-raises the signal after its own graceful
+    # shutdown: a no-op handler here lets us stop the workers before the process exits.
+    previous = signal.signal(signal.SIGTERM, lambda *_: None)
+    try:
+        server = uvicorn.Server(
+            uvicorn.Config(api, host=settings.host, port=settings.port, log_level=settings.log_level.lower())
+        )
+        server.run()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if supervisor is not None:
+            typer.echo("stopping local workers (running jobs finish or go back to the queue)...")
+            supervisor.stop(timeout_s=settings.worker_shutdown_grace_s + 15)
+        rt.close()
+
+
+def worker_env(settings: Settings) -> dict[str, str]:
+    """The environment of worker processes: ours, with the resolved locations made explicit."""
+    env = dict(os.environ)
+    env["TAILOR_HOME"] = str(settings.home)
+    env["TAILOR_DATABASE_URL"] = settings.resolved_database_url
+    env["TAILOR_BLOB_URL"] = settings.resolved_blob_url
+    env["TAILOR_SECRET_KEY"] = settings.resolved_secret_key()
+    return env
+
+
+def start_local_workers(settings: Settings) -> WorkerSupervisor | None:
+    """Start ``settings.workers`` supervised worker processes (None when it is 0)."""
+    from tailor.jobs.process import WorkerSupervisor
+
+    if settings.workers <= 0:
+        return None
+    supervisor = WorkerSupervisor(settings.workers, env=worker_env(settings))
+    supervisor.start()
+    return supervisor

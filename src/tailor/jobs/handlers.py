@@ -7,7 +7,7 @@ modules so a worker knows every kind. Heavy imports (torch) stay inside handler 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +23,15 @@ class JobCancelled(Exception):
 
 
 class PermanentJobError(Exception):
-    """A failure that retrying cannot fix (bad input); the job fails at once with this message."""
+    """A failure that retrying cannot fix (bad input); the job fails at once with this message.
+
+    ``code`` is the HTTP-like status shown in the request's ``error`` object (default 400).
+    """
+
+    def __init__(self, message: str, *, code: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
 
 
 @dataclass
@@ -50,25 +58,64 @@ class JobContext:
 Handler = Callable[[JobContext, dict[str, Any]], dict[str, Any] | None]
 
 _HANDLERS: dict[str, Handler] = {}
+# Kinds whose handler must run in a supervised child process (long ML work: killable on cancel).
+ISOLATED_KINDS: set[str] = set()
 
 # Modules whose import registers handlers. Add a module here when it defines a new kind.
-HANDLER_MODULES: list[str] = []
+HANDLER_MODULES: list[str] = [
+    "tailor.jobs.webhooks",
+    "tailor.jobs.structured_prompt",
+    "tailor.engine.handlers",
+    "tailor.bridge.handlers",
+    "tailor.services.bulk_upload",
+    "tailor.engine.training.handlers",
+]
 
 
-def handler(kind: str) -> Callable[[Handler], Handler]:
-    def register(fn: Handler) -> Handler:
-        _HANDLERS[kind] = fn
+# Per-kind hooks run in the same transaction when a job ends failed or cancelled, wherever that is
+# decided (the worker, the reaper, a cancel): ``fn(session, job)`` settles the records the job served.
+FailureHook = Callable[[Any, Any], None]
+_FAILURE_HOOKS: dict[str, FailureHook] = {}
+
+
+def on_failure(kind: str) -> Callable[[FailureHook], FailureHook]:
+    """Register what to do with a ``kind`` job's records when the job ends without completing."""
+
+    def register(fn: FailureHook) -> FailureHook:
+        _FAILURE_HOOKS[kind] = fn
         return fn
 
     return register
 
 
-def load_all() -> dict[str, Handler]:
-    for mod in HANDLER_MODULES:
+def failure_hook(kind: str) -> FailureHook | None:
+    return _FAILURE_HOOKS.get(kind)
+
+
+def handler(kind: str, *, isolated: bool = False) -> Callable[[Handler], Handler]:
+    """Register ``fn`` for ``kind``; ``isolated=True`` runs it in a supervised child process."""
+
+    def register(fn: Handler) -> Handler:
+        _HANDLERS[kind] = fn
+        if isolated:
+            ISOLATED_KINDS.add(kind)
+        return fn
+
+    return register
+
+
+def load_all(extra_modules: Iterable[str] = ()) -> dict[str, Handler]:
+    """Import every handler module (plus ``extra_modules``) and return the handlers by kind."""
+    for mod in [*HANDLER_MODULES, *extra_modules]:
         importlib.import_module(mod)
     return dict(_HANDLERS)
 
 
 def get(kind: str) -> Handler:
-    load_all()
+    if kind not in _HANDLERS:
+        load_all()
     return _HANDLERS[kind]
+
+
+def is_isolated(kind: str) -> bool:
+    return kind in ISOLATED_KINDS

@@ -1,22 +1,17 @@
-"""Run claimed jobs in the current process: the core that worker loops (and tests) drive."""
+"""Run queued jobs in the current process until none is left: for tests and one-off scripts."""
 
 from __future__ import annotations
 
-import logging
-import traceback
-from dataclasses import replace
-
-from tailor.jobs import handlers
-from tailor.jobs.handlers import JobCancelled, JobContext, PermanentJobError
+from tailor.jobs.executor_base import OutcomeKind
+from tailor.jobs.executor_local import run_handler
+from tailor.jobs.handlers import JobContext
 from tailor.jobs.queue import JobQueue
 from tailor.store.tables import Job
 
-log = logging.getLogger(__name__)
 
-
-def execute(queue: JobQueue, base_ctx: JobContext, job: Job, worker_id: str) -> None:
-    """Run one claimed job to its end and record the outcome."""
-    fn = handlers.get(job.kind)
+def execute(queue: JobQueue, base_ctx: JobContext, job: Job, worker_id: str, backoff_s: float = 0.0) -> None:
+    """Run one claimed job to its end in this thread and record the outcome."""
+    from dataclasses import replace
 
     def report(progress: dict) -> bool:
         return queue.heartbeat(job.id, worker_id, progress)
@@ -24,17 +19,18 @@ def execute(queue: JobQueue, base_ctx: JobContext, job: Job, worker_id: str) -> 
     ctx = replace(
         base_ctx, job_id=job.id, organization_id=job.organization_id, attempt=job.attempts, report=report
     )
-    try:
-        result = fn(ctx, dict(job.payload or {}))
-    except JobCancelled:
-        queue.fail(job.id, worker_id, "cancelled", retry=False)
-    except PermanentJobError as e:
-        queue.fail(job.id, worker_id, str(e), retry=False)
-    except Exception as e:  # a handler bug or a transient fault: retried while attempts remain
-        log.error("job %s (%s) failed:\n%s", job.id, job.kind, traceback.format_exc())
-        queue.fail(job.id, worker_id, f"{type(e).__name__}: {e}", retry=True)
+    outcome = run_handler(job.kind, ctx, dict(job.payload or {}))
+    if outcome.kind == OutcomeKind.completed:
+        queue.complete(job.id, worker_id, outcome.result)
     else:
-        queue.complete(job.id, worker_id, result)
+        queue.fail(
+            job.id,
+            worker_id,
+            outcome.error or outcome.kind.value,
+            retry=outcome.retry,
+            code=outcome.code,
+            backoff_s=backoff_s,
+        )
 
 
 def run_pending(queue: JobQueue, ctx: JobContext, worker_id: str = "inline", limit: int = 1000) -> int:
