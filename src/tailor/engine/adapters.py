@@ -1,0 +1,129 @@
+"""An LRU cache of LoRA adapters loaded into one pipeline, activated per request with a scale.
+
+Adapters are identified by their blob key (one safetensors file in diffusers LoRA format, as
+``save_lora_weights`` writes it). A JSON sidecar at ``<key>.json`` may carry the peft ``LoraConfig``
+(rank, alpha, target modules) when the file's own header does not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import tempfile
+import warnings
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+METADATA_KEY = "lora_adapter_metadata"  # diffusers' safetensors header key for the LoraConfig
+
+
+def adapter_name(key: str) -> str:
+    """A stable, module-safe adapter name for a blob key."""
+    return "tailor_" + hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def transformer_metadata(config: dict[str, Any]) -> dict[str, Any]:
+    """A LoraConfig dict keyed the way diffusers stores it for the transformer (``transformer.<field>``)."""
+    return {k if "." in k else f"transformer.{k}": v for k, v in config.items()}
+
+
+def prepare_adapter_file(data: bytes, sidecar: bytes | None) -> bytes:
+    """The adapter file, with the sidecar's LoraConfig written into its header if it lacks one."""
+    if sidecar is None:
+        return data
+    from safetensors import safe_open
+    from safetensors.torch import load, save
+
+    with tempfile.NamedTemporaryFile(suffix=".safetensors") as f:
+        f.write(data)
+        f.flush()
+        with safe_open(f.name, framework="pt") as st:
+            header = dict(st.metadata() or {})
+    if METADATA_KEY in header:
+        return data
+    config = json.loads(sidecar)
+    config = config.get("transformer_lora_adapter_metadata", config)
+    header[METADATA_KEY] = json.dumps(transformer_metadata(config), sort_keys=True)
+    header.setdefault("format", "pt")
+    return save(load(data), metadata=header)
+
+
+class AdapterLoadError(RuntimeError):
+    """An adapter file is missing or is not a LoRA for this base model."""
+
+
+class AdapterCache:
+    """Keeps up to ``capacity`` adapters loaded in ``pipe``; the least recently used is deleted."""
+
+    def __init__(
+        self,
+        pipe: Any,
+        capacity: int,
+        fetch: Callable[[str], bytes],
+        fetch_sidecar: Callable[[str], bytes | None] = lambda _key: None,
+    ) -> None:
+        self.pipe = pipe
+        self.capacity = max(1, capacity)
+        self._fetch = fetch
+        self._fetch_sidecar = fetch_sidecar
+        self._loaded: OrderedDict[str, str] = OrderedDict()  # blob key -> adapter name
+        self.loads = 0
+        self.evictions = 0
+
+    @property
+    def loaded_keys(self) -> list[str]:
+        """Blob keys of the loaded adapters, least recently used first."""
+        return list(self._loaded)
+
+    def _load(self, key: str) -> str:
+        while len(self._loaded) >= self.capacity:
+            old_key, old_name = self._loaded.popitem(last=False)
+            self.pipe.delete_adapters(old_name)
+            self.evictions += 1
+            log.info("evicted adapter %s", old_key)
+        name = adapter_name(key)
+        try:
+            data = prepare_adapter_file(self._fetch(key), self._fetch_sidecar(key))
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / "adapter.safetensors"
+                path.write_bytes(data)
+                with warnings.catch_warnings():  # peft warns that several adapters coexist: intended
+                    warnings.filterwarnings("ignore", message=".*peft_config.*")
+                    self.pipe.load_lora_weights(str(path), adapter_name=name)
+        except Exception as e:
+            self._forget(name)
+            raise AdapterLoadError(f"cannot load adapter {key!r}: {type(e).__name__}: {e}") from e
+        self._loaded[key] = name
+        self.loads += 1
+        log.info("loaded adapter %s as %s", key, name)
+        return name
+
+    def _forget(self, name: str) -> None:
+        """Remove whatever a failed load left of adapter ``name``."""
+        try:
+            if any(name in names for names in self.pipe.get_list_adapters().values()):
+                self.pipe.delete_adapters(name)
+        except Exception:  # nothing was loaded, or nothing to clean
+            log.debug("nothing to clean for adapter %s", name)
+
+    def activate(self, key: str | None, scale: float = 1.0) -> None:
+        """Make ``key`` the only active adapter at ``scale``; ``None`` turns LoRA layers off."""
+        if key is None:
+            if self._loaded:
+                self.pipe.disable_lora()
+            return
+        name = self._loaded.get(key) or self._load(key)
+        self._loaded.move_to_end(key)
+        self.pipe.enable_lora()
+        self.pipe.set_adapters([name], adapter_weights=[float(scale)])
+
+    def clear(self) -> None:
+        """Delete every loaded adapter."""
+        if self._loaded:
+            self.pipe.delete_adapters(list(self._loaded.values()))
+        self._loaded.clear()
