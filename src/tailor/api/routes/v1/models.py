@@ -1,0 +1,194 @@
+"""``/v1/tailored-gen/models``: models, training, checkpoints and downloads."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Response
+
+from tailor.api.deps import BaseUrl, CurrentOrg, RuntimeDep, SessionDep
+from tailor.api.schemas.v1_models import (
+    START_TRAINING_DOC,
+    ModelCreate,
+    ModelUpdate,
+    render_checkpoint,
+    render_model,
+)
+from tailor.domain.errors import InvalidInput
+from tailor.domain.models import BASE_MODEL_CARD, BASE_MODEL_NAME, render_version
+from tailor.services import models as svc
+from tailor.store import checkpoints as ckpt_store
+
+router = APIRouter(prefix="/v1/tailored-gen", tags=["Models"])
+
+
+def _one(rt: RuntimeDep, session: SessionDep, base_url: str, model: Any) -> dict[str, Any]:
+    steps = ckpt_store.checkpoint_steps(session, model.id)
+    return render_model(model, steps, base_url=base_url, signer=rt.signer)
+
+
+def _many(
+    rt: RuntimeDep, session: SessionDep, base_url: str, models: list[Any], include: bool
+) -> list[dict[str, Any]]:
+    steps = ckpt_store.steps_by_model(session, [m.id for m in models]) if include else {}
+    return [
+        render_model(m, steps.get(m.id, []), base_url=base_url, signer=rt.signer, include_training=include)
+        for m in models
+    ]
+
+
+@router.post("/models", status_code=201, summary="Create a model")
+def create_model(
+    body: ModelCreate, rt: RuntimeDep, session: SessionDep, org: CurrentOrg, base_url: BaseUrl
+) -> dict[str, Any]:
+    model = svc.create_model(
+        session,
+        org.organization_id,
+        name=body.name,
+        dataset_id=body.dataset_id,
+        training_mode=body.training_mode.value,
+        description=body.description,
+    )
+    return _one(rt, session, base_url, model)
+
+
+@router.get("/models", summary="List models")
+def list_models(
+    rt: RuntimeDep,
+    session: SessionDep,
+    org: CurrentOrg,
+    base_url: BaseUrl,
+    include_training_parameters: bool = Query(False),
+) -> list[dict[str, Any]]:
+    models = svc.list_models(session, org.organization_id)
+    return _many(rt, session, base_url, models, include_training_parameters)
+
+
+@router.get("/projects/{project_id}/models", summary="List a project's models")
+def list_project_models(
+    project_id: int,
+    rt: RuntimeDep,
+    session: SessionDep,
+    org: CurrentOrg,
+    base_url: BaseUrl,
+    include_training_parameters: bool = Query(False),
+) -> list[dict[str, Any]]:
+    models = svc.list_models(session, org.organization_id, project_id=project_id)
+    return _many(rt, session, base_url, models, include_training_parameters)
+
+
+@router.get("/models/{model_id}", summary="Get a model")
+def get_model(
+    model_id: int, rt: RuntimeDep, session: SessionDep, org: CurrentOrg, base_url: BaseUrl
+) -> dict[str, Any]:
+    return _one(rt, session, base_url, svc.get_model(session, org.organization_id, model_id))
+
+
+@router.put("/models/{model_id}", summary="Update a model (name, description, active version)")
+def update_model(
+    model_id: int,
+    body: ModelUpdate,
+    rt: RuntimeDep,
+    session: SessionDep,
+    org: CurrentOrg,
+    base_url: BaseUrl,
+) -> dict[str, Any]:
+    model = svc.update_model(
+        session,
+        org.organization_id,
+        model_id,
+        name=body.name,
+        description=body.description,
+        active_model_version=body.active_model_version,
+    )
+    return _one(rt, session, base_url, model)
+
+
+@router.delete("/models/{model_id}", status_code=204, summary="Delete a model")
+def delete_model(model_id: int, rt: RuntimeDep, session: SessionDep, org: CurrentOrg) -> Response:
+    svc.delete_model(session, org.organization_id, model_id, rt.blobs)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/models/{model_id}/start_training",
+    summary="Start training (expert mode may set the parameters)",
+    openapi_extra=START_TRAINING_DOC,
+)
+def start_training(
+    model_id: int,
+    rt: RuntimeDep,
+    session: SessionDep,
+    org: CurrentOrg,
+    base_url: BaseUrl,
+    body: Annotated[Any, Body()] = None,
+) -> dict[str, Any]:
+    if body is not None and not isinstance(body, dict):
+        raise InvalidInput("the body must be a JSON object of training parameters", field="body")
+    model = svc.start_training(
+        session, org.organization_id, model_id, body, max_attempts=rt.settings.job_max_attempts
+    )
+    return _one(rt, session, base_url, model)
+
+
+@router.post("/models/{model_id}/stop_training", summary="Stop training")
+def stop_training(
+    model_id: int, rt: RuntimeDep, session: SessionDep, org: CurrentOrg, base_url: BaseUrl
+) -> dict[str, Any]:
+    model = svc.stop_training(session, org.organization_id, model_id, rt.queue)
+    return _one(rt, session, base_url, model)
+
+
+@router.get("/models/{model_id}/checkpoints", summary="List checkpoints")
+def list_checkpoints(
+    model_id: int, rt: RuntimeDep, session: SessionDep, org: CurrentOrg, base_url: BaseUrl
+) -> dict[str, Any]:
+    model, rows = svc.list_checkpoints(session, org.organization_id, model_id)
+    return {
+        "checkpoints": [render_checkpoint(r, base_url=base_url, signer=rt.signer) for r in rows],
+        "active_model_version": render_version(model.active_model_version),
+    }
+
+
+@router.get("/models/{model_id}/checkpoints/{checkpoint_step}", summary="Get a checkpoint")
+def get_checkpoint(
+    model_id: int,
+    checkpoint_step: int,
+    rt: RuntimeDep,
+    session: SessionDep,
+    org: CurrentOrg,
+    base_url: BaseUrl,
+) -> dict[str, Any]:
+    row = svc.get_checkpoint(session, org.organization_id, model_id, checkpoint_step)
+    return render_checkpoint(row, base_url=base_url, signer=rt.signer)
+
+
+@router.delete(
+    "/models/{model_id}/checkpoints/{checkpoint_step}", status_code=204, summary="Delete a checkpoint"
+)
+def delete_checkpoint(
+    model_id: int, checkpoint_step: int, rt: RuntimeDep, session: SessionDep, org: CurrentOrg
+) -> Response:
+    svc.delete_checkpoint(session, org.organization_id, model_id, checkpoint_step, rt.blobs)
+    return Response(status_code=204)
+
+
+@router.get("/models/{model_id}/download", summary="Download the trained adapter")
+def download_model(
+    model_id: int, rt: RuntimeDep, session: SessionDep, org: CurrentOrg, base_url: BaseUrl
+) -> dict[str, Any]:
+    from tailor.engine.training.export import write_export_zip  # no ML import: safetensors + numpy
+
+    key = svc.download(
+        session,
+        org.organization_id,
+        model_id,
+        rt.blobs,
+        write_export_zip,
+        base_model=rt.settings.base_model,
+    )
+    return {
+        "download_url": f"{base_url}{rt.signer.path(key)}",
+        "base_model_name": BASE_MODEL_NAME,
+        "base_model_card": BASE_MODEL_CARD,
+    }

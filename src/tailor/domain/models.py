@@ -1,0 +1,264 @@
+"""Tailored models: the status state machine and the training parameters' rules.
+
+Status machine (the contract's values)::
+
+    Created ──start_training──► InProgress ──► Completed
+                                    │  └─────► Failed
+                                    └─stop───► Stopping ──► Stopped
+
+A stopped or failed model is never resumed (a new model is created instead). A worker that dies
+mid-training does not change the status: the job is claimed again and resumes from its latest
+checkpoint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from tailor.domain.enums import LrScheduler, ModelStatus
+from tailor.domain.errors import Conflict, InvalidInput
+
+TRANSITIONS: dict[ModelStatus, frozenset[ModelStatus]] = {
+    ModelStatus.Created: frozenset({ModelStatus.InProgress}),
+    ModelStatus.InProgress: frozenset({ModelStatus.Completed, ModelStatus.Failed, ModelStatus.Stopping}),
+    ModelStatus.Stopping: frozenset({ModelStatus.Stopped}),
+    ModelStatus.Completed: frozenset(),
+    ModelStatus.Failed: frozenset(),
+    ModelStatus.Stopped: frozenset(),
+}
+
+TRAINING = frozenset({ModelStatus.InProgress, ModelStatus.Stopping})
+
+
+def can_transition(current: str, target: str) -> bool:
+    return ModelStatus(target) in TRANSITIONS[ModelStatus(current)]
+
+
+def transition(current: str, target: str) -> ModelStatus:
+    """The new status, or Conflict when the machine does not allow the move."""
+    if not can_transition(current, target):
+        raise Conflict(f"model status cannot change from {current} to {target}")
+    return ModelStatus(target)
+
+
+def is_training(status: str) -> bool:
+    return ModelStatus(status) in TRAINING
+
+
+def check_can_start(status: str) -> None:
+    if ModelStatus(status) != ModelStatus.Created:
+        raise Conflict(
+            f"training already started or cannot be resumed (model status is {status}); "
+            "create a new model to train again"
+        )
+
+
+def check_can_stop(status: str) -> None:
+    if ModelStatus(status) != ModelStatus.InProgress:
+        raise Conflict(f"model is not in training (status is {status})")
+
+
+def check_can_delete(status: str) -> None:
+    if is_training(status):
+        raise Conflict(f"cannot delete a model while it is in training (status is {status})")
+
+
+# --- training parameters -----------------------------------------------------------------------
+
+DEFAULT_LR_SCHEDULER = LrScheduler.constant_with_warmup
+DEFAULT_LEARNING_RATE = 1e-4
+DEFAULT_TOTAL_STEPS = 750
+DEFAULT_RANK = 128
+DEFAULT_CHECKPOINT_INTERVAL = 500
+DEFAULT_WARMUP_STEPS = 100
+
+LEARNING_RATE_RANGE = (1e-6, 1e-3)
+TOTAL_STEPS_RANGE = (1, 5000)
+RANK_RANGE = (4, 256)
+MIN_CHECKPOINT_INTERVAL = 100
+WARMUP_RANGE = (0, 1000)
+
+PARAMETER_NAMES = (
+    "lr_scheduler",
+    "learning_rate",
+    "total_training_steps",
+    "rank",
+    "checkpoint_interval",
+    "lr_warmup_steps",
+)
+
+
+@dataclass(frozen=True)
+class TrainingParameters:
+    """What a training run uses; ``lr_warmup_steps`` is None unless the scheduler warms up."""
+
+    learning_rate: float = DEFAULT_LEARNING_RATE
+    lr_scheduler: str = DEFAULT_LR_SCHEDULER.value
+    rank: int = DEFAULT_RANK
+    total_training_steps: int = DEFAULT_TOTAL_STEPS
+    checkpoint_interval: int = DEFAULT_CHECKPOINT_INTERVAL
+    lr_warmup_steps: int | None = DEFAULT_WARMUP_STEPS
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainingParameters:
+        return cls(**{k: data[k] for k in PARAMETER_NAMES if k in data})
+
+    @property
+    def warmup_steps(self) -> int:
+        """Warmup actually applied by the scheduler (0 when not a warmup scheduler)."""
+        return int(self.lr_warmup_steps or 0)
+
+
+def _number(name: str, value: Any, *, integer: bool) -> float | int:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        kind = "an integer" if integer else "a number"
+        raise InvalidInput(f"{name} must be {kind}", field=name)
+    if integer:
+        if isinstance(value, float) and not value.is_integer():
+            raise InvalidInput(f"{name} must be an integer", field=name)
+        return int(value)
+    return float(value)
+
+
+def _in_range(name: str, value: float, lo: float, hi: float | None) -> None:
+    if value < lo or (hi is not None and value > hi):
+        rule = f"between {lo:g} and {hi:g}" if hi is not None else f"at least {lo:g}"
+        raise InvalidInput(f"{name} must be {rule} (got {value:g})", field=name)
+
+
+def validate_expert_parameters(raw: dict[str, Any]) -> TrainingParameters:
+    """Apply the contract's defaults and ranges to expert parameters; InvalidInput names the field."""
+    unknown = sorted(set(raw) - set(PARAMETER_NAMES))
+    if unknown:
+        raise InvalidInput(f"{unknown[0]}: unknown training parameter", field=unknown[0])
+    values = {k: v for k, v in raw.items() if v is not None}
+
+    scheduler = values.get("lr_scheduler", DEFAULT_LR_SCHEDULER.value)
+    allowed = [s.value for s in LrScheduler]
+    if scheduler not in allowed:
+        raise InvalidInput(f"lr_scheduler must be one of {', '.join(allowed)}", field="lr_scheduler")
+
+    lr = _number("learning_rate", values.get("learning_rate", DEFAULT_LEARNING_RATE), integer=False)
+    _in_range("learning_rate", lr, *LEARNING_RATE_RANGE)
+    steps = _number(
+        "total_training_steps", values.get("total_training_steps", DEFAULT_TOTAL_STEPS), integer=True
+    )
+    _in_range("total_training_steps", steps, *TOTAL_STEPS_RANGE)
+    rank = _number("rank", values.get("rank", DEFAULT_RANK), integer=True)
+    _in_range("rank", rank, *RANK_RANGE)
+    interval = _number(
+        "checkpoint_interval",
+        values.get("checkpoint_interval", DEFAULT_CHECKPOINT_INTERVAL),
+        integer=True,
+    )
+    _in_range("checkpoint_interval", interval, MIN_CHECKPOINT_INTERVAL, None)
+    warmup = _number("lr_warmup_steps", values.get("lr_warmup_steps", DEFAULT_WARMUP_STEPS), integer=True)
+    _in_range("lr_warmup_steps", warmup, *WARMUP_RANGE)
+
+    return TrainingParameters(
+        learning_rate=float(lr),
+        lr_scheduler=scheduler,
+        rank=int(rank),
+        total_training_steps=int(steps),
+        checkpoint_interval=int(interval),
+        lr_warmup_steps=int(warmup) if scheduler == LrScheduler.constant_with_warmup else None,
+    )
+
+
+def checkpoint_steps(total_steps: int, interval: int) -> list[int]:
+    """The steps at which a run saves a checkpoint: every ``interval`` steps, and the last step."""
+    steps = list(range(interval, total_steps + 1, interval)) if interval > 0 else []
+    if not steps or steps[-1] != total_steps:
+        steps.append(total_steps)
+    return steps
+
+
+def render_version(step: int | None) -> str:
+    """``active_model_version`` on the wire: the step as a string, or ``"default"`` before training."""
+    return "default" if step is None else str(step)
+
+
+# --- where a model's files live in the blob store ------------------------------------------------
+
+
+def model_prefix(model_id: int) -> str:
+    return f"models/{model_id}/"
+
+
+def checkpoint_prefix(model_id: int, step: int) -> str:
+    return f"models/{model_id}/checkpoints/{step:06d}/"
+
+
+def final_adapter_key(model_id: int) -> str:
+    return f"models/{model_id}/adapter.safetensors"
+
+
+def export_key(model_id: int, step: int | None) -> str:
+    return f"models/{model_id}/export/{'final' if step is None else f'{step:06d}'}.zip"
+
+
+# --- the model card shipped with a download ------------------------------------------------------
+
+BASE_MODEL_NAME = "BRIA-FIBO"
+BASE_MODEL_CARD = "https://huggingface.co/briaai/FIBO"
+BASE_MODEL_LICENSE = "CC BY-NC 4.0"
+
+
+def model_card(
+    *,
+    name: str,
+    description: str | None,
+    base_model: str,
+    parameters: dict[str, Any] | None,
+    images_count: int,
+    step: int | None,
+    ip_type: str | None,
+    ip_medium: str | None,
+    visual_schema: str | None,
+    rank: int | None,
+) -> str:
+    """A markdown model card: what was trained, on what, how, and under which licence."""
+    params = parameters or {}
+    lines = [
+        f"# {name}",
+        "",
+        description or "A LoRA adapter for FIBO, trained with Tailor.",
+        "",
+        "## Base model",
+        "",
+        f"- Base model: {BASE_MODEL_NAME} ({BASE_MODEL_CARD}); weights used for training: `{base_model}`",
+        f"- Licence: the FIBO weights are licensed {BASE_MODEL_LICENSE} "
+        "(https://creativecommons.org/licenses/by-nc/4.0/); this adapter is a derivative and is "
+        "distributed under the same terms.",
+        "",
+        "## Training",
+        "",
+        f"- IP type / medium: {ip_type or 'n/a'} / {ip_medium or 'n/a'}",
+        f"- Dataset size: {images_count} images, captioned with structured (JSON) prompts",
+        f"- Checkpoint (step): {step if step is not None else 'final'}",
+        f"- LoRA rank / alpha: {rank or params.get('rank')} / {rank or params.get('rank')}",
+    ]
+    for key in PARAMETER_NAMES:
+        if key in params:
+            lines.append(f"- {key}: {params[key]}")
+    lines += [
+        "",
+        "## Files",
+        "",
+        "- `diffusers/pytorch_lora_weights.safetensors`: diffusers LoRA format; load with "
+        "`BriaFiboPipeline.load_lora_weights(path)`.",
+        "- `comfyui/lora.safetensors`: ComfyUI's generic LoRA layout "
+        "(`diffusion_model.<module>.lora_A.weight` / `.lora_B.weight` / `.alpha`).",
+        "",
+        "## Trigger",
+        "",
+        "No trigger word: the adapter is conditioned on FIBO structured prompts. Prompts that keep the "
+        "visual schema below (style, medium, palette, recurring subject) bring out the trained IP.",
+    ]
+    if visual_schema:
+        lines += ["", "```json", visual_schema, "```"]
+    return "\n".join(lines) + "\n"

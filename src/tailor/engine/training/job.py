@@ -1,0 +1,300 @@
+"""One training job: load the model's dataset, cache it, train, checkpoint, finish the model.
+
+Checkpoints are written blob-first, record-second: ``checkpoints/<step>/adapter.safetensors``
+(diffusers LoRA, the dtype served), ``state.pt`` (float32 LoRA weights, AdamW, scheduler, RNG) and
+``sample.png``. Only the latest checkpoint keeps its ``state.pt`` (resuming needs no other). A job
+claimed again after its worker died finds the latest state and continues from that step.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tailor.domain import models as rules
+from tailor.domain.enums import ModelStatus
+from tailor.jobs.handlers import JobCancelled, JobContext, PermanentJobError
+from tailor.store import checkpoints as ckpt_store
+from tailor.store import models as model_store
+from tailor.store.db import session_scope
+
+log = logging.getLogger(__name__)
+
+PROGRESS_EVERY_S = 1.0
+SAMPLE_SEED = 1234
+
+
+@dataclass
+class Plan:
+    """What the job trains: the model's parameters with the settings' development overrides."""
+
+    model_id: int
+    total_steps: int
+    checkpoint_interval: int
+    rank: int
+    learning_rate: float
+    lr_scheduler: str
+    warmup_steps: int
+    captions: list[tuple[str, str, str]]  # (blob key, sha256, caption)
+
+
+def _plan(ctx: JobContext, model_id: int) -> Plan | None:
+    """Read what to train; None when the model was stopped before the job started."""
+    with session_scope(ctx.sessions) as s:
+        model = model_store.get_model_by_id(s, model_id)
+        if model is None:
+            raise PermanentJobError(f"model {model_id} no longer exists", code=404)
+        if model.status == ModelStatus.Stopping:
+            model.status = rules.transition(model.status, ModelStatus.Stopped)
+            return None
+        if model.status != ModelStatus.InProgress:
+            raise PermanentJobError(f"model {model_id} is {model.status}, not InProgress", code=409)
+        params = rules.TrainingParameters.from_dict(model.training_parameters or {})
+        images = model_store.dataset_images(s, model.dataset_id)
+        captions = [(i.blob_key, i.sha256, i.caption) for i in images if i.caption]
+    if not captions:
+        raise PermanentJobError("the dataset has no captioned images", code=412)
+    st = ctx.settings
+    total = min(params.total_training_steps, st.training_max_steps or params.total_training_steps)
+    return Plan(
+        model_id=model_id,
+        total_steps=total,
+        checkpoint_interval=st.training_checkpoint_interval or params.checkpoint_interval,
+        rank=params.rank,
+        learning_rate=params.learning_rate,
+        lr_scheduler=params.lr_scheduler,
+        warmup_steps=params.warmup_steps,
+        captions=captions,
+    )
+
+
+@contextmanager
+def _encoders_on(pipe: Any, device: str) -> Any:
+    """Bring the text encoder and VAE to ``device`` for a while (they wait on the CPU on CUDA)."""
+    if not device.startswith("cuda"):
+        yield
+        return
+    pipe.text_encoder.to(device)
+    pipe.vae.to(device)
+    try:
+        yield
+    finally:
+        pipe.text_encoder.to("cpu")
+        pipe.vae.to("cpu")
+        import torch
+
+        torch.cuda.empty_cache()
+
+
+class TrainingJob:
+    """Runs one ``train_model`` job end to end."""
+
+    def __init__(self, ctx: JobContext, model_id: int) -> None:
+        self.ctx = ctx
+        self.model_id = model_id
+        self._last_report = 0.0
+        self._samples: list[str] = []
+
+    def run(self) -> dict[str, Any]:
+        plan = _plan(self.ctx, self.model_id)
+        if plan is None:
+            return {"model_id": self.model_id, "status": ModelStatus.Stopped.value}
+        try:
+            return self._train(plan)
+        except JobCancelled:
+            self._set_status(ModelStatus.Stopped)
+            raise
+
+    # --- the run -----------------------------------------------------------------------------
+    def _train(self, plan: Plan) -> dict[str, Any]:
+        import torch
+
+        from tailor.engine.pipeline import is_tiny, load_pipeline, model_source, resolve_device
+        from tailor.engine.resolutions import size_for
+        from tailor.engine.training.data import Item, build_examples
+        from tailor.engine.training.trainer import TrainConfig, Trainer
+
+        st = self.ctx.settings
+        device = resolve_device(st)
+        tiny = is_tiny(st)
+        self._report(0, plan.total_steps, None, None, force=True)
+        # the trainer manages devices itself: never under accelerate's offload hooks
+        pipe: Any = load_pipeline(st.model_copy(update={"cpu_offload": False}))
+        items = [Item(self.ctx.blobs.get(key), cap, sha) for key, sha, cap in plan.captions]
+        examples = build_examples(pipe, items, st.home / "cache" / "training", model_source(st), tiny=tiny)
+        del items
+        if device.startswith("cuda"):
+            pipe.text_encoder.to("cpu")
+            pipe.vae.to("cpu")
+            torch.cuda.empty_cache()
+        self.sample_caption = plan.captions[0][2]
+        self.sample_size = size_for("1:1", tiny)
+        self.serve_dtype = torch.bfloat16 if device.startswith("cuda") else None
+        self.device = device
+        config = TrainConfig(
+            rank=plan.rank,
+            learning_rate=plan.learning_rate,
+            lr_scheduler=plan.lr_scheduler,
+            warmup_steps=plan.warmup_steps,
+            total_steps=plan.total_steps,
+            checkpoint_interval=plan.checkpoint_interval,
+            grad_accumulation=st.training_grad_accumulation,
+            seed=st.training_seed,
+            gradient_checkpointing=st.training_gradient_checkpointing,
+        )
+        trainer = Trainer(pipe, examples, config, device=device)
+        self._resume(trainer)
+        self.plan = plan
+        trainer.run(
+            on_step=lambda step, loss, sps: self._report(
+                step, plan.total_steps, loss, sps * (plan.total_steps - step)
+            ),
+            on_checkpoint=lambda step, loss: self._checkpoint(trainer, step, loss),
+        )
+        return self._finish(plan, trainer)
+
+    def _resume(self, trainer: Any) -> None:
+        with session_scope(self.ctx.sessions) as s:
+            latest = ckpt_store.latest_checkpoint(s, self.model_id)
+            key = latest.state_key if latest is not None else None
+            samples = [c.sample_key for c in reversed(ckpt_store.list_checkpoints(s, self.model_id))]
+        self._samples = [k for k in samples if k]
+        if key is None:
+            return
+        step = trainer.load_state(self.ctx.blobs.get(key))
+        log.info("model %s: resuming training at step %s", self.model_id, step)
+
+    # --- progress and checkpoints ------------------------------------------------------------
+    def _report(
+        self, step: int, total: int, loss: float | None, eta: float | None, *, force: bool = False
+    ) -> None:
+        now = time.monotonic()
+        if not force and now - self._last_report < PROGRESS_EVERY_S and step < total:
+            return
+        self._last_report = now
+        progress = {
+            "step": step,
+            "total_steps": total,
+            "loss": None if loss is None else round(float(loss), 6),
+            "eta_seconds": None if eta is None else round(float(eta), 1),
+            "sample_keys": list(self._samples),
+        }
+        with session_scope(self.ctx.sessions) as s:
+            model = model_store.get_model_by_id(s, self.model_id)
+            if model is not None and model.status == ModelStatus.InProgress:
+                model.training_progress = progress
+        self.ctx.progress(model_id=self.model_id, **{k: v for k, v in progress.items() if k != "sample_keys"})
+
+    def _checkpoint(self, trainer: Any, step: int, loss: float) -> None:
+        blobs = self.ctx.blobs
+        prefix = rules.checkpoint_prefix(self.model_id, step)
+        adapter_key, state_key, sample_key = (
+            prefix + "adapter.safetensors",
+            prefix + "state.pt",
+            prefix + "sample.png",
+        )
+        with tempfile.TemporaryDirectory() as tmp:
+            path = trainer.save_adapter(Path(tmp), dtype=self.serve_dtype)
+            with open(path, "rb") as f:
+                blobs.put_file(adapter_key, f, content_type="application/octet-stream")
+            blobs.put(adapter_key + ".json", Path(str(path) + ".json").read_bytes(), "application/json")
+            state_path = Path(tmp) / "state.pt"
+            trainer.save_state(state_path)
+            with open(state_path, "rb") as f:
+                blobs.put_file(state_key, f, content_type="application/octet-stream")
+        with _encoders_on(trainer.pipe, self.device):
+            image = trainer.sample(
+                self.sample_caption,
+                size=self.sample_size,
+                steps=self.ctx.settings.training_sample_steps,
+                seed=SAMPLE_SEED,
+            )
+        buf = io.BytesIO()
+        image.save(buf, format="PNG")
+        blobs.put(sample_key, buf.getvalue(), "image/png")
+        stale: list[str] = []
+        with session_scope(self.ctx.sessions) as s:
+            for row in ckpt_store.list_checkpoints(s, self.model_id):
+                if row.checkpoint_step < step and row.state_key:
+                    stale.append(row.state_key)
+                    row.state_key = None
+            ckpt_store.save_checkpoint(
+                s,
+                self.model_id,
+                step,
+                training_job_id=self.ctx.job_id,
+                adapter_key=adapter_key,
+                state_key=state_key,
+                sample_key=sample_key,
+                loss=float(loss),
+            )
+        for key in stale:
+            blobs.delete(key)
+        if sample_key not in self._samples:
+            self._samples.append(sample_key)
+        self._report(step, trainer.config.total_steps, loss, None, force=True)
+
+    def _finish(self, plan: Plan, trainer: Any) -> dict[str, Any]:
+        from tailor.engine.training.export import write_export_zip
+
+        step = plan.total_steps
+        blobs = self.ctx.blobs
+        final_key = rules.final_adapter_key(self.model_id)
+        with session_scope(self.ctx.sessions) as s:
+            last = ckpt_store.get_checkpoint(s, self.model_id, step)
+            if last is None:
+                raise RuntimeError(f"no checkpoint at the final step {step}")
+            last_key = last.adapter_key
+        with blobs.open(last_key) as src:
+            blobs.put_file(final_key, src, content_type="application/octet-stream")
+        blobs.put(final_key + ".json", blobs.get(last_key + ".json"), "application/json")
+        with session_scope(self.ctx.sessions) as s:
+            model = model_store.get_model_by_id(s, self.model_id)
+            if model is None:
+                raise PermanentJobError(f"model {self.model_id} no longer exists", code=404)
+            images, _ = model_store.count_images(s, model.dataset_id)
+            project = model_store.get_project(s, model.organization_id, model.project_id)
+            card = rules.model_card(
+                name=model.name,
+                description=model.description,
+                base_model=self.ctx.settings.base_model,
+                parameters=model.training_parameters,
+                images_count=images,
+                step=step,
+                ip_type=project.ip_type if project else None,
+                ip_medium=project.ip_medium if project else None,
+                visual_schema=model.visual_schema,
+                rank=plan.rank,
+            )
+        write_export_zip(blobs, last_key, rules.export_key(self.model_id, step), card)
+        with session_scope(self.ctx.sessions) as s:
+            model = model_store.get_model_by_id(s, self.model_id)
+            if model is None:
+                raise PermanentJobError(f"model {self.model_id} no longer exists", code=404)
+            if model.status == ModelStatus.Stopping:
+                model.status = rules.transition(model.status, ModelStatus.Stopped)
+                return {"model_id": self.model_id, "status": model.status}
+            model.status = rules.transition(model.status, ModelStatus.Completed)
+            model.adapter_key = final_key
+            model.active_model_version = step
+            model.training_version = "fibo"
+            model.training_progress = {
+                "step": step,
+                "total_steps": step,
+                "loss": None if trainer.last_loss is None else round(float(trainer.last_loss), 6),
+                "eta_seconds": 0.0,
+                "sample_keys": list(self._samples),
+            }
+        return {"model_id": self.model_id, "status": ModelStatus.Completed.value, "steps": step}
+
+    def _set_status(self, target: ModelStatus) -> None:
+        with session_scope(self.ctx.sessions) as s:
+            model = model_store.get_model_by_id(s, self.model_id)
+            if model is not None and model.status == ModelStatus.Stopping:
+                model.status = rules.transition(model.status, target)

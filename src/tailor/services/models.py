@@ -1,0 +1,320 @@
+"""Tailored models: create, read, update, delete, start and stop training, checkpoints, download.
+
+Collaborators come in as arguments: the session (one transaction), the blob store, the job queue
+and, for downloads, an ``export`` function that packages an adapter (engine code, passed in by
+the route so this module stays free of ML imports).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from tailor.domain import models as rules
+from tailor.domain.enums import (
+    TERMINAL_JOB_STATES,
+    DatasetStatus,
+    JobState,
+    ModelStatus,
+    TrainingMode,
+)
+from tailor.domain.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from tailor.jobs.queue import JobQueue, Priority, enqueue
+from tailor.services.training import choose_parameters
+from tailor.store import checkpoints as ckpt_store
+from tailor.store import models as store
+from tailor.store.blob_base import BlobStore
+from tailor.store.tables import Checkpoint, TailoredModel
+
+TRAIN_KIND = "train_model"
+
+# package(blobs, adapter_key, dest_key, card_markdown) -> None: writes the download zip
+ExportFn = Callable[[BlobStore, str, str, str], None]
+
+
+def _name(value: Any, field: str = "name") -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(f"{field} must be a non-empty string", field=field)
+    if len(value) > 500:
+        raise InvalidInput(f"{field} must be at most 500 characters", field=field)
+    return value.strip()
+
+
+def get_model(session: Session, organization_id: int, model_id: int) -> TailoredModel:
+    model = store.get_model(session, organization_id, model_id)
+    if model is None:
+        raise NotFound(f"model {model_id} not found")
+    refresh(session, model)
+    return model
+
+
+def create_model(
+    session: Session,
+    organization_id: int,
+    *,
+    name: str,
+    dataset_id: int,
+    training_mode: str = TrainingMode.fully_automated,
+    description: str | None = None,
+) -> TailoredModel:
+    name = _name(name)
+    if training_mode not in {m.value for m in TrainingMode}:
+        raise InvalidInput("training_mode must be fully_automated or expert", field="training_mode")
+    dataset = store.get_dataset(session, organization_id, dataset_id)
+    if dataset is None:
+        raise NotFound(f"dataset {dataset_id} not found")
+    return store.add_model(
+        session,
+        organization_id=organization_id,
+        project_id=dataset.project_id,
+        dataset_id=dataset.id,
+        name=name,
+        description=description,
+        status=ModelStatus.Created.value,
+        training_mode=training_mode,
+        training_version="fibo",
+    )
+
+
+def list_models(
+    session: Session, organization_id: int, *, project_id: int | None = None
+) -> list[TailoredModel]:
+    if project_id is not None and store.get_project(session, organization_id, project_id) is None:
+        raise NotFound(f"project {project_id} not found")
+    models, _ = store.list_models(session, organization_id, project_id=project_id)
+    for m in models:
+        refresh(session, m)
+    return models
+
+
+def update_model(
+    session: Session,
+    organization_id: int,
+    model_id: int,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    active_model_version: str | int | None = None,
+) -> TailoredModel:
+    model = get_model(session, organization_id, model_id)
+    if name is not None:
+        model.name = _name(name)
+    if description is not None:
+        model.description = description
+    if active_model_version is not None:
+        model.active_model_version = _checkpoint_step_of(session, model, active_model_version)
+    session.flush()
+    return model
+
+
+def _checkpoint_step_of(session: Session, model: TailoredModel, value: str | int) -> int:
+    """Validate a requested ``active_model_version``: a checkpoint step of a Completed model."""
+    field = "active_model_version"
+    if model.status != ModelStatus.Completed:
+        raise Conflict(f"{field} can be chosen once training is Completed (status is {model.status})")
+    try:
+        step = int(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{field} must be a checkpoint step (an integer)", field=field) from None
+    if ckpt_store.get_checkpoint(session, model.id, step) is None:
+        steps = ", ".join(str(s) for s in ckpt_store.checkpoint_steps(session, model.id)) or "none"
+        raise InvalidInput(f"{field}: no checkpoint at step {step} (available: {steps})", field=field)
+    return step
+
+
+def delete_model(session: Session, organization_id: int, model_id: int, blobs: BlobStore) -> None:
+    model = get_model(session, organization_id, model_id)
+    rules.check_can_delete(model.status)
+    store.delete_model(session, model)
+    session.commit()  # the record goes first: nothing may point at deleted files
+    blobs.delete_prefix(rules.model_prefix(model_id))
+
+
+# --- training ------------------------------------------------------------------------------------
+
+
+def start_training(
+    session: Session,
+    organization_id: int,
+    model_id: int,
+    params: dict[str, Any] | None,
+    *,
+    max_attempts: int = 3,
+) -> TailoredModel:
+    """Validate, choose the parameters, snapshot the schema and enqueue the training job."""
+    model = get_model(session, organization_id, model_id)
+    rules.check_can_start(model.status)
+    params = {k: v for k, v in (params or {}).items() if v is not None}
+    dataset = store.get_dataset(session, organization_id, model.dataset_id)
+    if dataset is None:  # deleted datasets cascade to their models; kept for safety
+        raise NotFound(f"dataset {model.dataset_id} not found")
+    if dataset.status != DatasetStatus.completed:
+        raise PreconditionFailed(
+            f"dataset {dataset.id} status must be 'completed' to start training (it is '{dataset.status}')"
+        )
+    images, uncaptioned = store.count_images(session, dataset.id)
+    if uncaptioned:
+        raise PreconditionFailed(
+            f"dataset {dataset.id} has {uncaptioned} image(s) without a caption; "
+            "wait for captioning to finish or set the captions"
+        )
+    project = store.get_project(session, organization_id, model.project_id)
+    if model.training_mode == TrainingMode.expert:
+        chosen = rules.validate_expert_parameters(params)
+    else:
+        if params:
+            raise InvalidInput(
+                "advanced training parameters are only supported when training_mode is 'expert' "
+                f"(got {', '.join(sorted(params))})",
+                field=sorted(params)[0],
+            )
+        chosen = choose_parameters(
+            project.ip_type if project else "other", project.ip_medium if project else "", images
+        )
+
+    model.status = rules.transition(model.status, ModelStatus.InProgress)
+    model.training_parameters = chosen.to_dict()
+    model.training_version = "fibo"
+    model.visual_schema = dataset.visual_schema
+    model.caption_prefix = dataset.caption_prefix
+    model.error = None
+    model.training_progress = {
+        "step": 0,
+        "total_steps": chosen.total_training_steps,
+        "loss": None,
+        "eta_seconds": None,
+        "sample_keys": [],
+    }
+    if project is not None:
+        project.training_version = "fibo"
+    job = enqueue(
+        session,
+        TRAIN_KIND,
+        {"model_id": model.id},
+        organization_id=organization_id,
+        priority=Priority.LONG,
+        max_attempts=max_attempts,
+    )
+    model.job_id = job.id
+    session.flush()
+    return model
+
+
+def stop_training(session: Session, organization_id: int, model_id: int, queue: JobQueue) -> TailoredModel:
+    """InProgress -> Stopping; the worker stops at its next step and the model becomes Stopped."""
+    model = get_model(session, organization_id, model_id)
+    rules.check_can_stop(model.status)
+    job_id = model.job_id
+    session.commit()  # end this transaction before the queue takes its own write lock (SQLite)
+    state = queue.cancel(job_id) if job_id is not None else JobState.cancelled
+    session.refresh(model)
+    if model.status != ModelStatus.InProgress:  # finished meanwhile
+        rules.check_can_stop(model.status)
+    model.status = rules.transition(model.status, ModelStatus.Stopping)
+    if state is None or state in TERMINAL_JOB_STATES:  # it had not started: nothing to wait for
+        model.status = rules.transition(model.status, ModelStatus.Stopped)
+    session.flush()
+    return model
+
+
+def refresh(session: Session, model: TailoredModel) -> None:
+    """Settle a training model whose job ended without saying so (worker killed past its retries,
+    or stopped by killing its process)."""
+    if not rules.is_training(model.status) or model.job_id is None:
+        return
+    job = store.get_job(session, model.job_id)
+    if job is not None and job.state not in TERMINAL_JOB_STATES:
+        return
+    if model.status == ModelStatus.Stopping:
+        model.status = ModelStatus.Stopped.value
+    elif job is not None and job.state == JobState.cancelled:
+        model.status = rules.transition(model.status, ModelStatus.Stopping)
+        model.status = rules.transition(model.status, ModelStatus.Stopped)
+    else:
+        model.status = ModelStatus.Failed.value
+        model.error = (job.error if job is not None else None) or "training job ended without a result"
+    session.flush()
+
+
+# --- checkpoints ---------------------------------------------------------------------------------
+
+
+def list_checkpoints(
+    session: Session, organization_id: int, model_id: int
+) -> tuple[TailoredModel, list[Checkpoint]]:
+    model = get_model(session, organization_id, model_id)
+    return model, ckpt_store.list_checkpoints(session, model.id)
+
+
+def get_checkpoint(session: Session, organization_id: int, model_id: int, step: int) -> Checkpoint:
+    model = get_model(session, organization_id, model_id)
+    row = ckpt_store.get_checkpoint(session, model.id, step)
+    if row is None:
+        raise NotFound(f"checkpoint {step} of model {model_id} not found")
+    return row
+
+
+def delete_checkpoint(
+    session: Session, organization_id: int, model_id: int, step: int, blobs: BlobStore
+) -> None:
+    model = get_model(session, organization_id, model_id)
+    row = ckpt_store.get_checkpoint(session, model.id, step)
+    if row is None:
+        raise NotFound(f"checkpoint {step} of model {model_id} not found")
+    if rules.is_training(model.status):
+        raise Conflict("checkpoints cannot be deleted while the model is training")
+    if model.active_model_version == step:
+        raise InvalidInput(
+            f"cannot delete checkpoint {step}: it is the active_model_version selected for inference",
+            field="checkpoint_step",
+        )
+    ckpt_store.delete_checkpoint(session, row)
+    session.commit()
+    blobs.delete_prefix(rules.checkpoint_prefix(model.id, step))
+    blobs.delete(rules.export_key(model.id, step))
+
+
+# --- download ------------------------------------------------------------------------------------
+
+
+def download(
+    session: Session,
+    organization_id: int,
+    model_id: int,
+    blobs: BlobStore,
+    export: ExportFn,
+    *,
+    base_model: str,
+) -> str:
+    """The blob key of a zip with the served adapter (diffusers + ComfyUI layouts) and a model card."""
+    model = get_model(session, organization_id, model_id)
+    if model.status != ModelStatus.Completed:
+        raise InvalidInput(
+            f"model {model_id} can be downloaded once training is Completed (status is {model.status})",
+            field="model_id",
+        )
+    step = model.active_model_version
+    adapter_key = ckpt_store.serving_adapter_key(session, model)
+    if adapter_key is None or not blobs.exists(adapter_key):
+        raise NotFound(f"model {model_id} has no adapter file")
+    key = rules.export_key(model.id, step)
+    if not blobs.exists(key):
+        images, _ = store.count_images(session, model.dataset_id)
+        project = store.get_project(session, organization_id, model.project_id)
+        params = model.training_parameters or {}
+        card = rules.model_card(
+            name=model.name,
+            description=model.description,
+            base_model=base_model,
+            parameters=params,
+            images_count=images,
+            step=step,
+            ip_type=project.ip_type if project else None,
+            ip_medium=project.ip_medium if project else None,
+            visual_schema=model.visual_schema,
+            rank=params.get("rank"),
+        )
+        export(blobs, adapter_key, key, card)
+    return key
