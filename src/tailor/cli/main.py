@@ -14,7 +14,14 @@ app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
 
 # Modules that add commands to ``app`` (imported lazily by ``main``).
-COMMAND_MODULES: list[str] = ["tailor.cli.server"]
+COMMAND_MODULES: list[str] = [
+    "tailor.cli.server",
+    "tailor.cli.worker",
+    "tailor.cli.projects",
+    "tailor.cli.datasets",
+    "tailor.cli.models",
+    "tailor.cli.generate",
+]
 
 
 @db_app.command("upgrade")
@@ -52,6 +59,7 @@ def token_create(
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration step is noise
     for mod in COMMAND_MODULES:
         importlib.import_module(mod)
     app()

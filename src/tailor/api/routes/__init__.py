@@ -10,6 +10,17 @@ from fastapi import APIRouter
 ROUTERS: list[str] = [
     "tailor.api.routes.health",
     "tailor.api.routes.files",
+    "tailor.api.routes.v1.projects",
+    "tailor.api.routes.v1.datasets",
+    "tailor.api.routes.v1.images",
+    "tailor.api.routes.v1.models",
+    "tailor.api.routes.v2.image",
+    "tailor.api.routes.v2.status",
+    "tailor.api.routes.v2.structured_prompt",
+    "tailor.api.routes.v2.structured_prompt_tailored",
+    "tailor.api.routes.v1.vlm",
+    "tailor.api.routes.metrics",
+    "tailor.api.routes.console",
 ]
 
 

@@ -1,0 +1,255 @@
+"""``tailor dataset list|create|show|delete|upload|schema|complete``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from tailor.cli._sdk import (
+    JsonOpt,
+    TokenOpt,
+    UrlOpt,
+    client,
+    err,
+    fail,
+    handle_errors,
+    out,
+    print_json,
+    show,
+    table,
+)
+from tailor.cli.main import app
+from tailor.client import BulkUploadStatus, Tailor, UploadResult
+from tailor.client._files import image_files, zip_images
+
+dataset_app = typer.Typer(help="Datasets: images, captions and the visual schema.", no_args_is_help=True)
+app.add_typer(dataset_app, name="dataset")
+
+COLUMNS = [
+    ("ID", "id"),
+    ("Project", "project_id"),
+    ("Name", "name"),
+    ("Status", "status"),
+    ("Captions", "captions_update_status"),
+    ("Upload", "upload_type"),
+    ("Images", "images_count"),
+]
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[note]}"),
+        console=err,
+    )
+
+
+@dataset_app.command("list")
+@handle_errors
+def list_datasets(
+    project: Annotated[int | None, typer.Option("--project", help="Only this project's datasets.")] = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List datasets."""
+    with client(url, token) as t:
+        rows = t.projects.datasets(project) if project is not None else t.datasets.list()
+    print_json(rows) if as_json else table(rows, COLUMNS)
+
+
+@dataset_app.command("create")
+@handle_errors
+def create_dataset(
+    project_id: Annotated[int, typer.Argument(help="Project id.")],
+    name: Annotated[str, typer.Argument(help="Dataset name.")],
+    upload_type: Annotated[
+        str, typer.Option(help="basic (≤200 images, one by one) or advanced (≤5000, zip upload).")
+    ] = "basic",
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a draft dataset in a project."""
+    with client(url, token) as t:
+        d = t.datasets.create(project_id, name, upload_type=upload_type)
+    print_json(d) if as_json else out.print(f"Created dataset {d.id}: {d.name} ({d.upload_type})")
+
+
+@dataset_app.command("show")
+@handle_errors
+def show_dataset(
+    dataset_id: Annotated[int, typer.Argument(help="Dataset id.")],
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show a dataset and its images."""
+    with client(url, token) as t:
+        d = t.datasets.get(dataset_id)
+        images = t.images.list(dataset_id)
+    if as_json:
+        print_json({**d.model_dump(mode="json", exclude={"images"}), "images": images})
+        return
+    show(d, skip=("images",))
+    table(
+        images,
+        [("ID", "id"), ("Name", "image_name"), ("Caption", "caption_source"), ("Error", "caption_error")],
+        title="Images",
+    )
+
+
+@dataset_app.command("delete")
+@handle_errors
+def delete_dataset(
+    dataset_id: Annotated[int, typer.Argument(help="Dataset id.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """Delete a dataset and its images."""
+    if not yes:
+        typer.confirm(f"Delete dataset {dataset_id} and its images?", abort=True)
+    with client(url, token) as t:
+        t.datasets.delete(dataset_id)
+    out.print(f"Deleted dataset {dataset_id}")
+
+
+def _bulk(t: Tailor, dataset_id: int, source: Path | bytes, label: str) -> BulkUploadStatus:
+    with _progress() as progress:
+        task = progress.add_task(f"Uploading {label}", total=None, note="")
+        t.images.bulk_upload(dataset_id, source)
+        progress.update(task, description="Processing", total=100, completed=0)
+
+        def tick(st: BulkUploadStatus) -> None:
+            note = f"{st.done or 0} done, {st.failed or 0} failed"
+            progress.update(task, completed=float(st.progress_percentage or 0), note=note)
+
+        return t.images.wait_for_bulk_upload(dataset_id, on_progress=tick)
+
+
+def _one_by_one(
+    t: Tailor, dataset_id: int, files: list[Path], increase_resolution: bool
+) -> list[UploadResult]:
+    with _progress() as progress:
+        task = progress.add_task("Uploading", total=len(files), note="")
+
+        def tick(done: int, total: int, res: UploadResult) -> None:
+            name = Path(str(res.source)).name
+            progress.update(task, completed=done, note=("failed: " if res.error else "") + name)
+
+        return t.images.upload_many(
+            dataset_id, list(files), increase_resolution=increase_resolution, on_progress=tick
+        )
+
+
+@dataset_app.command("upload")
+@handle_errors
+def upload(
+    dataset_id: Annotated[int, typer.Argument(help="Dataset id.")],
+    paths: Annotated[list[Path], typer.Argument(help="Image files, folders of images, or a zip.")],
+    increase_resolution: Annotated[
+        bool,
+        typer.Option(help="Upscale images from 256px up so the short side reaches 1024 (basic uploads)."),
+    ] = True,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """Upload images: one by one to a basic dataset; as a zip (bulk upload) to an advanced one."""
+    zips = [p for p in paths if p.suffix.lower() == ".zip"]
+    if zips and len(paths) > 1:
+        raise fail("give either one zip or image files/folders, not both")
+    with client(url, token) as t:
+        dataset = t.datasets.get(dataset_id)
+        if zips or dataset.upload_type == "advanced":
+            if zips:
+                source: Path | bytes = zips[0]
+                label = zips[0].name
+            else:
+                files = image_files(list(paths))
+                if not files:
+                    raise fail("no jpg, png or webp images found")
+                source, label = zip_images(files), f"{len(files)} images (zipped)"
+            st = _bulk(t, dataset_id, source, label)
+            for f in st.failed_images:
+                err.print(f"  failed: {f.filename}: {f.error_message}")
+            out.print(f"Bulk upload {st.status}: {st.done or 0} added, {st.failed or 0} failed")
+            if st.status == "failed" or (st.failed or 0) > 0:
+                raise typer.Exit(1)
+            return
+        files = image_files(list(paths))
+        if not files:
+            raise fail("no jpg, png or webp images found")
+        results = _one_by_one(t, dataset_id, files, increase_resolution)
+    failed = [r for r in results if r.error is not None]
+    for r in failed:
+        err.print(f"  failed: {Path(str(r.source)).name}: {getattr(r.error, 'message', r.error)}")
+    out.print(f"Uploaded {len(results) - len(failed)} of {len(results)} images to dataset {dataset_id}")
+    if failed:
+        raise typer.Exit(1)
+
+
+@dataset_app.command("schema")
+@handle_errors
+def schema(
+    dataset_id: Annotated[int, typer.Argument(help="Dataset id.")],
+    sources: Annotated[
+        list[Path] | None,
+        typer.Option("--from", help="Sample images (5–10 files or folders) to generate the schema from."),
+    ] = None,
+    file: Annotated[Path | None, typer.Option("--file", help="Set this JSON file as the schema.")] = None,
+    instruction: Annotated[
+        str | None, typer.Option("--refine", help="Then refine the schema with this instruction.")
+    ] = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """Generate a visual schema from sample images (or read one from a file) and set it on the dataset."""
+    with client(url, token) as t:
+        if file is not None:
+            text = file.read_text()
+            json.loads(text)
+        elif sources:
+            images = image_files(list(sources))[:10]
+            if len(images) < 5:
+                raise fail(f"--from needs 5 to 10 images, found {len(images)}")
+            with err.status(f"Generating a visual schema from {len(images)} images…"):
+                text = t.datasets.generate_visual_schema(images)
+        else:
+            current = t.datasets.get(dataset_id).visual_schema
+            if not current:
+                raise fail("the dataset has no visual schema yet: pass --from IMAGES or --file SCHEMA.json")
+            text = current
+        if instruction:
+            with err.status("Refining…"):
+                text = t.datasets.refine_structured_prompt(dataset_id, text, instruction)
+        t.datasets.set_visual_schema(dataset_id, text)
+    out.print_json(text)
+    err.print(f"Visual schema set on dataset {dataset_id}")
+
+
+@dataset_app.command("complete")
+@handle_errors
+def complete(
+    dataset_id: Annotated[int, typer.Argument(help="Dataset id.")],
+    wait_captions: Annotated[bool, typer.Option(help="Wait for pending captions before completing.")] = True,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """Mark a dataset completed (frozen, ready for training; needs at least 5 images).
+
+    First waits for captions still being written, since training needs every image captioned.
+    """
+    with client(url, token) as t:
+        if wait_captions:
+            with err.status("Waiting for captions…"):
+                t.datasets.wait_for_captions(dataset_id, timeout=3600)
+        d = t.datasets.complete(dataset_id)
+    out.print(f"Dataset {d.id} is {d.status}")

@@ -1,0 +1,207 @@
+"""``AsyncTailor``: the asynchronous entry point of the SDK (same surface as ``Tailor``)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tailor.client._client import StatusFn, _http_base
+from tailor.client._core import AsyncCore, Call
+from tailor.client._datasets import AsyncDatasets
+from tailor.client._errors import TailorTimeoutError
+from tailor.client._files import FileInput
+from tailor.client._generation import (
+    REQUEST_EVENTS,
+    STATUS,
+    accepted_or_result,
+    finished,
+    image_call,
+    structured_prompt_call,
+    video_call,
+)
+from tailor.client._images import AsyncImages
+from tailor.client._models import Event, GenerationResult, Health, Model, RequestAccepted, RequestStatus
+from tailor.client._projects import AsyncProjects
+from tailor.client._trained_models import AsyncModels
+
+
+class AsyncTailor:
+    """Asynchronous client, with the same surface as :class:`Tailor` (methods are coroutines)."""
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        token: str | None = None,
+        *,
+        timeout: float = 60.0,
+        max_retries: int = 3,
+        backoff: float = 0.5,
+        transport: httpx.AsyncBaseTransport | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self._core = AsyncCore(
+            _http_base(base_url, http_client),
+            token,
+            timeout=timeout,
+            max_retries=max_retries,
+            backoff=backoff,
+            headers=headers,
+            http_client=http_client,
+            transport=transport,
+        )
+        self.projects = AsyncProjects(self._core)
+        self.datasets = AsyncDatasets(self._core)
+        self.images = AsyncImages(self._core)
+        self.models = AsyncModels(self._core)
+
+    @property
+    def base_url(self) -> str:
+        return self._core.base_url
+
+    async def __aenter__(self) -> AsyncTailor:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self._core.close()
+
+    async def health(self) -> Health:
+        return Health.model_validate(await self._core.run(Call("GET", "/health")))
+
+    async def generate(
+        self,
+        prompt: str | None = None,
+        *,
+        model_id: int | str | None = None,
+        structured_prompt: str | dict[str, Any] | None = None,
+        seed: int | None = None,
+        aspect_ratio: str | None = None,
+        influence: float | None = None,
+        negative_prompt: str | None = None,
+        guidance_scale: float | None = None,
+        steps_num: int | None = None,
+        webhook_url: str | None = None,
+        wait: bool = True,
+        timeout: float = 600,
+        on_progress: StatusFn | None = None,
+        **extra: Any,
+    ) -> GenerationResult | RequestAccepted:
+        call = image_call(
+            prompt=prompt,
+            model_id=model_id,
+            structured_prompt=structured_prompt,
+            seed=seed,
+            aspect_ratio=aspect_ratio,
+            influence=influence,
+            negative_prompt=negative_prompt,
+            guidance_scale=guidance_scale,
+            steps_num=steps_num,
+            webhook_url=webhook_url,
+            extra=extra,
+        )
+        return await self._submit(call, wait, timeout, on_progress)
+
+    async def generate_structured_prompt(
+        self,
+        prompt: str | None = None,
+        *,
+        model_id: int | str | None = None,
+        structured_prompt: str | dict[str, Any] | None = None,
+        seed: int | None = None,
+        webhook_url: str | None = None,
+        wait: bool = True,
+        timeout: float = 600,
+        on_progress: StatusFn | None = None,
+        **extra: Any,
+    ) -> GenerationResult | RequestAccepted:
+        call = structured_prompt_call(
+            prompt=prompt,
+            model_id=model_id,
+            structured_prompt=structured_prompt,
+            seed=seed,
+            webhook_url=webhook_url,
+            extra=extra,
+        )
+        return await self._submit(call, wait, timeout, on_progress)
+
+    async def generate_video(
+        self,
+        model_id: int | str,
+        image: FileInput,
+        *,
+        seed: int | None = None,
+        wait: bool = True,
+        timeout: float = 1800,
+        on_progress: StatusFn | None = None,
+        **extra: Any,
+    ) -> GenerationResult | RequestAccepted:
+        return await self._submit(video_call(model_id, image, seed, extra), wait, timeout, on_progress)
+
+    async def _submit(
+        self, call: Call, wait: bool, timeout: float, on_progress: StatusFn | None
+    ) -> GenerationResult | RequestAccepted:
+        answer = accepted_or_result(await self._core.run(call))
+        if not wait or isinstance(answer, GenerationResult):
+            return answer
+        return await self.wait_for_request(answer.request_id, timeout=timeout, on_progress=on_progress)
+
+    async def status(self, request_id: str) -> RequestStatus:
+        data = await self._core.run(Call("GET", STATUS.format(request_id=request_id)))
+        return RequestStatus.model_validate(data)
+
+    async def wait_for_request(
+        self,
+        request_id: str,
+        *,
+        timeout: float = 600,
+        interval: float = 0.5,
+        on_progress: StatusFn | None = None,
+    ) -> GenerationResult:
+        deadline = time.monotonic() + timeout
+        delay = interval
+        while True:
+            st = await self.status(request_id)
+            if on_progress:
+                on_progress(st)
+            result = finished(st)
+            if result is not None:
+                return result
+            if time.monotonic() > deadline:
+                raise TailorTimeoutError(f"request {request_id} still {st.status} after {timeout}s")
+            await asyncio.sleep(delay)
+            delay = min(delay * 1.5, 3.0)
+
+    async def wait_for_training(
+        self,
+        model_id: int,
+        *,
+        timeout: float | None = None,
+        interval: float = 2.0,
+        on_progress: Callable[[Model], None] | None = None,
+    ) -> Model:
+        return await self.models.wait_for_training(
+            model_id, timeout=timeout, interval=interval, on_progress=on_progress
+        )
+
+    def events(self, request_id: str) -> AsyncIterator[Event]:
+        return self._core.events(REQUEST_EVENTS.format(request_id=request_id))
+
+    async def fetch(self, url: str) -> bytes:
+        same_host = url.startswith(self.base_url) or url.startswith("/")
+        headers = self._core._headers if same_host else {}
+        full = url if not url.startswith("/") else self.base_url + url
+        r = await self._core.http.get(full, headers=headers)
+        return self._core._result(r) or b""
+
+    async def save(self, url: str, path: str | Path) -> Path:
+        out = Path(path)
+        out.write_bytes(await self.fetch(url))
+        return out

@@ -1,0 +1,228 @@
+"""``Tailor``: the synchronous entry point of the SDK."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tailor.client._core import Call, SyncCore
+from tailor.client._datasets import Datasets
+from tailor.client._errors import TailorTimeoutError
+from tailor.client._files import FileInput
+from tailor.client._generation import (
+    REQUEST_EVENTS,
+    STATUS,
+    accepted_or_result,
+    finished,
+    image_call,
+    structured_prompt_call,
+    video_call,
+)
+from tailor.client._images import Images
+from tailor.client._models import Event, GenerationResult, Health, Model, RequestAccepted, RequestStatus
+from tailor.client._projects import Projects
+from tailor.client._trained_models import Models
+
+StatusFn = Callable[[RequestStatus], None]
+
+
+def _http_base(base_url: str | None, http_client: httpx.Client | httpx.AsyncClient | None) -> str | None:
+    if base_url is None and http_client is not None and str(http_client.base_url):
+        return str(http_client.base_url)
+    return base_url
+
+
+class Tailor:
+    """Synchronous client. ``Tailor()`` reads TAILOR_URL / TAILOR_TOKEN / the token file.
+
+    Pass ``transport`` (e.g. ``httpx.ASGITransport``-like sync transports) or a ready ``http_client``
+    to talk to an in-process app.
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        token: str | None = None,
+        *,
+        timeout: float = 60.0,
+        max_retries: int = 3,
+        backoff: float = 0.5,
+        transport: httpx.BaseTransport | None = None,
+        http_client: httpx.Client | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self._core = SyncCore(
+            _http_base(base_url, http_client),
+            token,
+            timeout=timeout,
+            max_retries=max_retries,
+            backoff=backoff,
+            headers=headers,
+            http_client=http_client,
+            transport=transport,
+        )
+        self.projects = Projects(self._core)
+        self.datasets = Datasets(self._core)
+        self.images = Images(self._core)
+        self.models = Models(self._core)
+
+    @property
+    def base_url(self) -> str:
+        return self._core.base_url
+
+    def __enter__(self) -> Tailor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._core.close()
+
+    def health(self) -> Health:
+        return Health.model_validate(self._core.run(Call("GET", "/health")))
+
+    def generate(
+        self,
+        prompt: str | None = None,
+        *,
+        model_id: int | str | None = None,
+        structured_prompt: str | dict[str, Any] | None = None,
+        seed: int | None = None,
+        aspect_ratio: str | None = None,
+        influence: float | None = None,
+        negative_prompt: str | None = None,
+        guidance_scale: float | None = None,
+        steps_num: int | None = None,
+        webhook_url: str | None = None,
+        wait: bool = True,
+        timeout: float = 600,
+        on_progress: StatusFn | None = None,
+        **extra: Any,
+    ) -> GenerationResult | RequestAccepted:
+        """Generate an image with a tailored model (``model_id``) or the base model (no ``model_id``).
+
+        ``prompt`` alone: a new image; ``structured_prompt`` (+ ``seed``): recreate; both: refine.
+        With ``wait`` (default) returns the finished GenerationResult, else the RequestAccepted.
+        """
+        call = image_call(
+            prompt=prompt,
+            model_id=model_id,
+            structured_prompt=structured_prompt,
+            seed=seed,
+            aspect_ratio=aspect_ratio,
+            influence=influence,
+            negative_prompt=negative_prompt,
+            guidance_scale=guidance_scale,
+            steps_num=steps_num,
+            webhook_url=webhook_url,
+            extra=extra,
+        )
+        return self._submit(call, wait, timeout, on_progress)
+
+    def generate_structured_prompt(
+        self,
+        prompt: str | None = None,
+        *,
+        model_id: int | str | None = None,
+        structured_prompt: str | dict[str, Any] | None = None,
+        seed: int | None = None,
+        webhook_url: str | None = None,
+        wait: bool = True,
+        timeout: float = 600,
+        on_progress: StatusFn | None = None,
+        **extra: Any,
+    ) -> GenerationResult | RequestAccepted:
+        """A structured prompt (no image) from a prompt, tailored (``model_id``) or base."""
+        call = structured_prompt_call(
+            prompt=prompt,
+            model_id=model_id,
+            structured_prompt=structured_prompt,
+            seed=seed,
+            webhook_url=webhook_url,
+            extra=extra,
+        )
+        return self._submit(call, wait, timeout, on_progress)
+
+    def generate_video(
+        self,
+        model_id: int | str,
+        image: FileInput,
+        *,
+        seed: int | None = None,
+        wait: bool = True,
+        timeout: float = 1800,
+        on_progress: StatusFn | None = None,
+        **extra: Any,
+    ) -> GenerationResult | RequestAccepted:
+        """A short video from an image with a tailored model (always asynchronous on the server)."""
+        return self._submit(video_call(model_id, image, seed, extra), wait, timeout, on_progress)
+
+    def _submit(
+        self, call: Call, wait: bool, timeout: float, on_progress: StatusFn | None
+    ) -> GenerationResult | RequestAccepted:
+        answer = accepted_or_result(self._core.run(call))
+        if not wait or isinstance(answer, GenerationResult):
+            return answer
+        return self.wait_for_request(answer.request_id, timeout=timeout, on_progress=on_progress)
+
+    def status(self, request_id: str) -> RequestStatus:
+        data = self._core.run(Call("GET", STATUS.format(request_id=request_id)))
+        return RequestStatus.model_validate(data)
+
+    def wait_for_request(
+        self,
+        request_id: str,
+        *,
+        timeout: float = 600,
+        interval: float = 0.5,
+        on_progress: StatusFn | None = None,
+    ) -> GenerationResult:
+        """Poll ``/v2/status`` until COMPLETED (returns the result) or ERROR (RequestFailedError)."""
+        deadline = time.monotonic() + timeout
+        delay = interval
+        while True:
+            st = self.status(request_id)
+            if on_progress:
+                on_progress(st)
+            result = finished(st)
+            if result is not None:
+                return result
+            if time.monotonic() > deadline:
+                raise TailorTimeoutError(f"request {request_id} still {st.status} after {timeout}s")
+            time.sleep(delay)
+            delay = min(delay * 1.5, 3.0)
+
+    def wait_for_training(
+        self,
+        model_id: int,
+        *,
+        timeout: float | None = None,
+        interval: float = 2.0,
+        on_progress: Callable[[Model], None] | None = None,
+    ) -> Model:
+        """Poll the model until training Completed or Stopped (TrainingFailedError when it fails)."""
+        return self.models.wait_for_training(
+            model_id, timeout=timeout, interval=interval, on_progress=on_progress
+        )
+
+    def events(self, request_id: str) -> Iterator[Event]:
+        """A request's progress as server-sent events."""
+        return self._core.events(REQUEST_EVENTS.format(request_id=request_id))
+
+    def fetch(self, url: str) -> bytes:
+        """Download a result (image/video/adapter) from a signed link."""
+        same_host = url.startswith(self.base_url) or url.startswith("/")
+        headers = self._core._headers if same_host else {}
+        r = self._core.http.get(url if not url.startswith("/") else self.base_url + url, headers=headers)
+        return self._core._result(r) or b""
+
+    def save(self, url: str, path: str | Path) -> Path:
+        """Download a result to ``path``."""
+        out = Path(path)
+        out.write_bytes(self.fetch(url))
+        return out

@@ -1,0 +1,209 @@
+"""Response objects: pydantic models that keep any field the server adds (``extra="allow"``)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class TailorObject(BaseModel):
+    """Base of every response object; unknown fields are kept as attributes."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True, protected_namespaces=())
+
+
+class Project(TailorObject):
+    id: int
+    project_name: str | None = None
+    project_description: str | None = None
+    ip_name: str | None = None
+    ip_description: str | None = None
+    ip_medium: str | None = None
+    ip_type: str | None = None
+    training_version: str | None = None
+    status: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class Image(TailorObject):
+    id: int
+    dataset_id: int | None = None
+    caption: str | None = None
+    caption_source: str | None = None
+    caption_error: str | None = None
+    upload_source_url: str | None = None
+    image_name: str | None = None
+    image_url: str | None = None
+    thumbnail_url: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    def caption_json(self) -> dict[str, Any] | None:
+        """The caption parsed as a structured prompt (None until captioned)."""
+        return json.loads(self.caption) if self.caption else None
+
+
+class Dataset(TailorObject):
+    id: int
+    project_id: int | None = None
+    name: str | None = None
+    visual_schema: str | None = None
+    status: str | None = None
+    captions_update_status: str | None = None
+    upload_type: str | None = None
+    images_count: int | None = None
+    images: list[Image] | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class TrainingParameters(TailorObject):
+    learning_rate: float | None = None
+    lr_scheduler: str | None = None
+    rank: int | None = None
+    total_training_steps: int | None = None
+    checkpoint_interval: int | None = None
+    lr_warmup_steps: int | None = None
+
+
+class TrainingProgress(TailorObject):
+    """Tailor's addition on models while they train."""
+
+    step: int | None = None
+    total_steps: int | None = None
+    loss: float | None = None
+    eta_seconds: float | None = None
+    sample_image_urls: list[str] = Field(default_factory=list)
+
+
+class Model(TailorObject):
+    id: int
+    name: str | None = None
+    description: str | None = None
+    status: str | None = None
+    training_mode: str | None = None
+    training_version: str | None = None
+    project_id: int | None = None
+    dataset_id: int | None = None
+    active_model_version: str | int | None = None
+    training_parameters: TrainingParameters | dict[str, Any] | None = None
+    checkpoint_steps: list[Any] | None = None
+    training_progress: TrainingProgress | None = None
+    error: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def is_training(self) -> bool:
+        return self.status in ("InProgress", "Stopping")
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in ("Completed", "Failed", "Stopped")
+
+
+class Checkpoint(TailorObject):
+    checkpoint_step: int
+    training_job_id: int | str | None = None
+    created_at: datetime | None = None
+    loss: float | None = None
+    sample_image_url: str | None = None
+
+
+class CheckpointList(TailorObject):
+    checkpoints: list[Checkpoint] = Field(default_factory=list)
+    active_model_version: str | int | None = None
+
+
+class ModelDownload(TailorObject):
+    download_url: str
+    base_model_name: str | None = None
+    base_model_card: str | None = None
+
+
+class FailedImage(TailorObject):
+    filename: str | None = None
+    error_code: int | None = None
+    error_message: str | None = None
+
+
+class BulkUploadStatus(TailorObject):
+    status: str
+    progress_percentage: int | float | None = None
+    total_processed: int | None = None
+    done: int | None = None
+    failed: int | None = None
+    failed_images: list[FailedImage] = Field(default_factory=list)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in ("completed", "failed")
+
+
+class RequestAccepted(TailorObject):
+    """202 answer of a v2 call: poll ``status_url`` (or use ``wait_for_request``)."""
+
+    request_id: str
+    status_url: str | None = None
+
+
+class RequestStatus(TailorObject):
+    """``GET /v2/status/{request_id}``."""
+
+    status: str
+    request_id: str | None = None
+    result: dict[str, Any] | None = None
+    error: Any = None
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in ("COMPLETED", "ERROR", "NOT_FOUND")
+
+    @property
+    def error_message(self) -> str:
+        if isinstance(self.error, dict):
+            return str(self.error.get("message") or self.error)
+        return str(self.error or "unknown error")
+
+
+class GenerationResult(TailorObject):
+    """A finished v2 request: ``image_url`` / ``structured_prompt`` / ``video_url``, ``seed``."""
+
+    request_id: str | None = None
+    result: dict[str, Any] = Field(default_factory=dict)
+
+    def _get(self, key: str) -> Any:
+        return self.result.get(key, (self.model_extra or {}).get(key))
+
+    @property
+    def image_url(self) -> str | None:
+        return self._get("image_url")
+
+    @property
+    def video_url(self) -> str | None:
+        return self._get("video_url")
+
+    @property
+    def structured_prompt(self) -> str | None:
+        return self._get("structured_prompt")
+
+    @property
+    def seed(self) -> int | None:
+        return self._get("seed")
+
+
+class Event(TailorObject):
+    """One server-sent event: ``event`` name, ``data`` (parsed JSON when it is JSON), ``id``."""
+
+    event: str = "message"
+    data: Any = None
+    id: str | None = None
+
+
+class Health(TailorObject):
+    status: str
+    version: str | None = None

@@ -1,0 +1,207 @@
+"""Tailored models: create, train, stop, checkpoints, download: ``/v1/tailored-gen/models``."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+from tailor.client._core import AsyncCore, Call, SyncCore, body, items_of
+from tailor.client._errors import TailorTimeoutError, TrainingFailedError
+from tailor.client._models import Checkpoint, CheckpointList, Event, Model, ModelDownload
+
+M = "/v1/tailored-gen/models"
+MODEL_EVENTS = M + "/{model_id}/events"
+
+
+def _create(
+    name: str, dataset_id: int, training_mode: str | None, description: str | None, extra: Any
+) -> Call:
+    payload = body(
+        name=name, dataset_id=dataset_id, training_mode=training_mode, description=description, **extra
+    )
+    return Call("POST", M, json=payload)
+
+
+def _start(model_id: int, params: dict[str, Any]) -> Call:
+    return Call("POST", f"{M}/{model_id}/start_training", json=body(**params))
+
+
+def _model_or_get(data: Any) -> Model | None:
+    return Model.model_validate(data) if isinstance(data, dict) and "id" in data else None
+
+
+def _check_done(model: Model) -> bool:
+    if model.status == "Failed":
+        reason = model.error
+        raise TrainingFailedError(
+            model, f"training of model {model.id} failed" + (f": {reason}" if reason else "")
+        )
+    return model.status in ("Completed", "Stopped")
+
+
+class Models:
+    """Tailored models and their training."""
+
+    def __init__(self, core: SyncCore) -> None:
+        self._c = core
+
+    def list(self, *, include_training_parameters: bool | None = None) -> list[Model]:
+        params = body(include_training_parameters=include_training_parameters)
+        data = self._c.run(Call("GET", M, params=params))
+        return [Model.model_validate(m) for m in items_of(data, "models")]
+
+    def create(
+        self,
+        name: str,
+        dataset_id: int,
+        *,
+        training_mode: str | None = None,
+        description: str | None = None,
+        **extra: Any,
+    ) -> Model:
+        """Create a model on a dataset; ``training_mode`` is ``fully_automated`` (default) or ``expert``."""
+        return Model.model_validate(self._c.run(_create(name, dataset_id, training_mode, description, extra)))
+
+    def get(self, model_id: int) -> Model:
+        return Model.model_validate(self._c.run(Call("GET", f"{M}/{model_id}")))
+
+    def update(self, model_id: int, **fields: Any) -> Model:
+        """Change ``name`` or ``description`` (and, where the server allows, ``active_model_version``)."""
+        data = self._c.run(Call("PUT", f"{M}/{model_id}", json=body(**fields)))
+        return _model_or_get(data) or self.get(model_id)
+
+    def set_active_version(self, model_id: int, checkpoint_step: int | str) -> Model:
+        """Serve the given checkpoint (its step) instead of the final weights."""
+        return self.update(model_id, active_model_version=str(checkpoint_step))
+
+    def delete(self, model_id: int) -> None:
+        self._c.run(Call("DELETE", f"{M}/{model_id}"))
+
+    def start_training(self, model_id: int, **expert_params: Any) -> Model:
+        """Start training; expert models may pass ``learning_rate``, ``rank``, ``total_training_steps``…"""
+        data = self._c.run(_start(model_id, expert_params))
+        return _model_or_get(data) or self.get(model_id)
+
+    def stop_training(self, model_id: int) -> Model:
+        data = self._c.run(Call("POST", f"{M}/{model_id}/stop_training"))
+        return _model_or_get(data) or self.get(model_id)
+
+    def checkpoints(self, model_id: int) -> CheckpointList:
+        return CheckpointList.model_validate(self._c.run(Call("GET", f"{M}/{model_id}/checkpoints")))
+
+    def checkpoint(self, model_id: int, step: int) -> Checkpoint:
+        return Checkpoint.model_validate(self._c.run(Call("GET", f"{M}/{model_id}/checkpoints/{step}")))
+
+    def delete_checkpoint(self, model_id: int, step: int) -> None:
+        self._c.run(Call("DELETE", f"{M}/{model_id}/checkpoints/{step}"))
+
+    def download(self, model_id: int) -> ModelDownload:
+        """A signed link to the adapter weights, and the base model they apply to."""
+        return ModelDownload.model_validate(self._c.run(Call("GET", f"{M}/{model_id}/download")))
+
+    def events(self, model_id: int) -> Iterator[Event]:
+        """The training's progress as server-sent events."""
+        return self._c.events(MODEL_EVENTS.format(model_id=model_id))
+
+    def wait_for_training(
+        self,
+        model_id: int,
+        *,
+        timeout: float | None = None,
+        interval: float = 2.0,
+        on_progress: Callable[[Model], None] | None = None,
+    ) -> Model:
+        """Poll until training is Completed (or Stopped); raises TrainingFailedError when it fails."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            model = self.get(model_id)
+            if on_progress:
+                on_progress(model)
+            if _check_done(model):
+                return model
+            if deadline is not None and time.monotonic() > deadline:
+                raise TailorTimeoutError(f"model {model_id} still {model.status} after {timeout}s")
+            time.sleep(interval)
+
+
+class AsyncModels:
+    """Tailored models and their training (async)."""
+
+    def __init__(self, core: AsyncCore) -> None:
+        self._c = core
+
+    async def list(self, *, include_training_parameters: bool | None = None) -> list[Model]:
+        params = body(include_training_parameters=include_training_parameters)
+        data = await self._c.run(Call("GET", M, params=params))
+        return [Model.model_validate(m) for m in items_of(data, "models")]
+
+    async def create(
+        self,
+        name: str,
+        dataset_id: int,
+        *,
+        training_mode: str | None = None,
+        description: str | None = None,
+        **extra: Any,
+    ) -> Model:
+        call = _create(name, dataset_id, training_mode, description, extra)
+        return Model.model_validate(await self._c.run(call))
+
+    async def get(self, model_id: int) -> Model:
+        return Model.model_validate(await self._c.run(Call("GET", f"{M}/{model_id}")))
+
+    async def update(self, model_id: int, **fields: Any) -> Model:
+        data = await self._c.run(Call("PUT", f"{M}/{model_id}", json=body(**fields)))
+        return _model_or_get(data) or await self.get(model_id)
+
+    async def set_active_version(self, model_id: int, checkpoint_step: int | str) -> Model:
+        return await self.update(model_id, active_model_version=str(checkpoint_step))
+
+    async def delete(self, model_id: int) -> None:
+        await self._c.run(Call("DELETE", f"{M}/{model_id}"))
+
+    async def start_training(self, model_id: int, **expert_params: Any) -> Model:
+        data = await self._c.run(_start(model_id, expert_params))
+        return _model_or_get(data) or await self.get(model_id)
+
+    async def stop_training(self, model_id: int) -> Model:
+        data = await self._c.run(Call("POST", f"{M}/{model_id}/stop_training"))
+        return _model_or_get(data) or await self.get(model_id)
+
+    async def checkpoints(self, model_id: int) -> CheckpointList:
+        data = await self._c.run(Call("GET", f"{M}/{model_id}/checkpoints"))
+        return CheckpointList.model_validate(data)
+
+    async def checkpoint(self, model_id: int, step: int) -> Checkpoint:
+        data = await self._c.run(Call("GET", f"{M}/{model_id}/checkpoints/{step}"))
+        return Checkpoint.model_validate(data)
+
+    async def delete_checkpoint(self, model_id: int, step: int) -> None:
+        await self._c.run(Call("DELETE", f"{M}/{model_id}/checkpoints/{step}"))
+
+    async def download(self, model_id: int) -> ModelDownload:
+        return ModelDownload.model_validate(await self._c.run(Call("GET", f"{M}/{model_id}/download")))
+
+    def events(self, model_id: int) -> AsyncIterator[Event]:
+        return self._c.events(MODEL_EVENTS.format(model_id=model_id))
+
+    async def wait_for_training(
+        self,
+        model_id: int,
+        *,
+        timeout: float | None = None,
+        interval: float = 2.0,
+        on_progress: Callable[[Model], None] | None = None,
+    ) -> Model:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            model = await self.get(model_id)
+            if on_progress:
+                on_progress(model)
+            if _check_done(model):
+                return model
+            if deadline is not None and time.monotonic() > deadline:
+                raise TailorTimeoutError(f"model {model_id} still {model.status} after {timeout}s")
+            await asyncio.sleep(interval)

@@ -1,0 +1,135 @@
+// One dataset: status and actions, upload, image grid, caption editor, visual schema.
+import { api, list, V1 } from "../api.js";
+import { badge, busy, errorBox, flash, h, page, pretty } from "../ui.js";
+import { schemaEditor } from "./schema.js";
+import { uploader } from "./upload.js";
+
+function captionEditor(dataset, image, refresh) {
+  const draft = dataset.status !== "completed";
+  const text = h("textarea", { id: "caption-text", rows: 12, readOnly: !draft, spellcheck: false }, pretty(image.caption));
+  const errors = h("div");
+  const save = h("button", { type: "button", disabled: !draft }, "Save caption");
+  const regen = h("button", { type: "button", class: "secondary", disabled: !draft }, "Regenerate caption");
+  const del = h("button", { type: "button", class: "danger", disabled: !draft }, "Delete image");
+  const path = `${V1}/datasets/${dataset.id}/images/${image.id}`;
+  save.addEventListener("click", () => {
+    errors.replaceChildren();
+    busy(save, async () => {
+      await api("PUT", path, { json: { caption: text.value } });
+      flash("success", "Caption saved.");
+      refresh(image.id);
+    }, errors);
+  });
+  regen.addEventListener("click", () => {
+    errors.replaceChildren();
+    busy(regen, async () => {
+      await api("PUT", path, { json: { regenerate_caption: true } });
+      flash("success", "Caption queued for regeneration.");
+      refresh(image.id);
+    }, errors);
+  });
+  del.addEventListener("click", () => {
+    if (!confirm(`Delete ${image.image_name || "this image"}?`)) return;
+    busy(del, async () => {
+      await api("DELETE", path);
+      refresh(null);
+    }, errors);
+  });
+  return h("section", { class: "panel", id: "caption-editor", "aria-labelledby": "caption-title" },
+    h("h2", { id: "caption-title" }, `Caption · ${image.image_name || `image ${image.id}`}`),
+    h("div", { class: "row" },
+      image.thumbnail_url || image.image_url ? h("img", { src: image.thumbnail_url || image.image_url, alt: image.image_name || "", width: 160 }) : null,
+      h("dl", { class: "kv" },
+        h("dt", {}, "Source"), h("dd", {}, badge(image.caption_source || "none")),
+        h("dt", {}, "Image"), h("dd", {}, image.image_url ? h("a", { href: image.image_url, target: "_blank", rel: "noopener" }, "full size") : "—"))),
+    image.caption_error ? errorBox(`Captioning failed: ${image.caption_error}`) : null,
+    h("label", { for: "caption-text" }, "Structured caption (JSON)"), text,
+    errors, h("div", { class: "row mt" }, save, regen, h("span", { class: "spacer" }), del));
+}
+
+export async function render(root, { id }) {
+  let timer = null;
+  let selected = null;
+  let upload = null; // kept across redraws so its progress and messages stay visible
+  const body = h("div");
+  root.append(body);
+
+  async function load() {
+    const dataset = await api("GET", `${V1}/datasets/${id}`);
+    const images = list(await api("GET", `${V1}/datasets/${id}/images`), "images");
+    const project = await api("GET", `${V1}/projects/${dataset.project_id}`).catch(() => null);
+    return { dataset, images, project };
+  }
+
+  async function draw(keepSelection = true) {
+    const { dataset, images, project } = await load();
+    if (!keepSelection) selected = null;
+    const draft = dataset.status !== "completed";
+    const pending = images.some((i) => i.caption_source === "pending") || dataset.captions_update_status === "in_progress";
+    const editorSlot = h("div");
+    const grid = h("div", { class: "thumbs", role: "list", "aria-label": "Images" }, images.map((img) => {
+      const b = h("button", { type: "button", class: "thumb", "aria-pressed": String(img.id === selected), title: img.image_name || "" },
+        h("img", { src: img.thumbnail_url || img.image_url, alt: img.image_name || `image ${img.id}`, loading: "lazy" }),
+        h("span", { class: "tag" }, img.caption_error ? "caption failed" : img.caption_source || "no caption"));
+      b.addEventListener("click", () => {
+        selected = img.id;
+        grid.querySelectorAll(".thumb").forEach((t) => t.setAttribute("aria-pressed", String(t === b)));
+        editorSlot.replaceChildren(captionEditor(dataset, img, refreshAfter));
+        editorSlot.querySelector("textarea")?.focus();
+      });
+      return h("div", { role: "listitem" }, b);
+    }));
+    const current = images.find((i) => i.id === selected);
+    if (current) editorSlot.replaceChildren(captionEditor(dataset, current, refreshAfter));
+
+    const complete = h("button", { type: "button", disabled: !draft }, "Mark completed");
+    complete.addEventListener("click", () => busy(complete, async () => {
+      await api("PUT", `${V1}/datasets/${id}`, { json: { status: "completed" } });
+      flash("success", "Dataset completed: it is frozen and ready for training.");
+      await draw();
+    }));
+    const recaption = h("button", { type: "button", class: "secondary", disabled: !draft || !images.length }, "Regenerate all captions");
+    recaption.addEventListener("click", () => busy(recaption, async () => {
+      await api("PUT", `${V1}/datasets/${id}/images`, { json: {} });
+      flash("success", "Captions are being regenerated.");
+      await draw();
+    }));
+    const del = h("button", { type: "button", class: "danger" }, "Delete dataset");
+    del.addEventListener("click", () => {
+      if (!confirm(`Delete dataset "${dataset.name}"?`)) return;
+      busy(del, async () => {
+        await api("DELETE", `${V1}/datasets/${id}`);
+        location.hash = `#/projects/${dataset.project_id}`;
+      });
+    });
+
+    const crumbs = [["Projects", "#/projects"], [project ? project.project_name : `Project ${dataset.project_id}`, `#/projects/${dataset.project_id}`]];
+    body.replaceChildren(...page(dataset.name || `Dataset ${id}`, crumbs,
+      h("section", { class: "panel" },
+        h("div", { class: "row" },
+          h("dl", { class: "kv" },
+            h("dt", {}, "Status"), h("dd", {}, badge(dataset.status)),
+            h("dt", {}, "Captions"), h("dd", {}, badge(dataset.captions_update_status || "empty")),
+            h("dt", {}, "Images"), h("dd", {}, String(dataset.images_count ?? images.length)),
+            h("dt", {}, "Upload type"), h("dd", {}, dataset.upload_type || "basic")),
+          h("span", { class: "spacer" }), complete, recaption, del),
+        draft ? h("p", { class: "hint" }, "Training needs a completed dataset (at least 5 images). Completing freezes uploads, captions and the schema.") : null),
+      h("div", { class: "grid2" },
+        h("div", {},
+          draft ? h("section", { class: "panel", "aria-labelledby": "up-title" }, h("h2", { id: "up-title" }, "Upload"), (upload ||= uploader(dataset, () => draw()))) : null,
+          h("section", { class: "panel", "aria-labelledby": "img-title" },
+            h("h2", { id: "img-title" }, `Images (${images.length})`, pending ? h("span", { class: "badge pending" }, " captioning…") : ""),
+            images.length ? grid : h("p", { class: "empty" }, "No images yet."))),
+        h("div", {}, editorSlot, schemaEditor(dataset, images, () => draw())))));
+    clearTimeout(timer);
+    if (pending) timer = setTimeout(() => draw().catch(() => {}), 2000);
+  }
+
+  function refreshAfter(keepId) {
+    selected = keepId;
+    draw().catch((err) => flash("error", err));
+  }
+
+  await draw(false);
+  return () => clearTimeout(timer);
+}

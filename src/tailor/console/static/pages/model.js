@@ -1,0 +1,149 @@
+// One model: training (expert form, start/stop, live progress, loss chart), checkpoints, download.
+import { api, V1 } from "../api.js";
+import { lossChart } from "../chart.js";
+import { badge, busy, duration, errorBox, field, flash, h, page, select, when } from "../ui.js";
+
+// The contract's ranges for expert training.
+const EXPERT = [
+  ["learning_rate", "Learning rate", { min: 0.000001, max: 0.001, step: "any", value: 0.0001 }, "1e-6 to 1e-3"],
+  ["total_training_steps", "Total training steps", { min: 1, max: 5000, step: 1, value: 750 }, "1 to 5000"],
+  ["rank", "LoRA rank", { min: 4, max: 256, step: 1, value: 128 }, "4 to 256"],
+  ["checkpoint_interval", "Checkpoint interval", { min: 100, step: 1, value: 500 }, "at least 100 steps"],
+  ["lr_warmup_steps", "Warm-up steps", { min: 0, max: 1000, step: 1, value: 100 }, "0 to 1000"],
+];
+const SCHEDULERS = ["constant_with_warmup", "constant", "linear", "cosine", "cosine_with_restarts", "polynomial"];
+const ACTIVE = new Set(["InProgress", "Stopping"]);
+
+function history(model, checkpoints, seen) {
+  const tp = model.training_progress || {};
+  const pts = new Map(seen);
+  for (const item of tp.loss_history || tp.losses || []) {
+    if (Array.isArray(item)) pts.set(Number(item[0]), Number(item[1]));
+    else if (item && typeof item === "object") pts.set(Number(item.step), Number(item.loss));
+  }
+  for (const c of checkpoints) if (c.loss !== null && c.loss !== undefined) pts.set(Number(c.checkpoint_step), Number(c.loss));
+  if (tp.loss !== null && tp.loss !== undefined && tp.step) pts.set(Number(tp.step), Number(tp.loss));
+  for (const [k, v] of pts) seen.set(k, v);
+  return [...pts.entries()].sort((a, b) => a[0] - b[0]);
+}
+
+function trainingForm(model, onStarted) {
+  const errors = h("div");
+  const submit = h("button", { type: "submit" }, "Start training");
+  const fields = model.training_mode === "expert"
+    ? [field("LR scheduler", select("lr_scheduler", SCHEDULERS, "constant_with_warmup")),
+      ...EXPERT.map(([name, label, attrs, hint]) => field(label, h("input", { type: "number", name, required: true, ...attrs }), hint))]
+    : [h("p", { class: "hint" }, "Fully automated: Tailor chooses the parameters from the dataset and IP type.")];
+  const form = h("form", { "aria-labelledby": "train-title" }, h("h2", { id: "train-title" }, "Train"),
+    h("div", { class: "fields" }, ...fields), errors, h("div", { class: "row mt" }, submit));
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    errors.replaceChildren();
+    if (!form.reportValidity()) return;
+    const body = {};
+    if (model.training_mode === "expert") {
+      for (const [k, v] of new FormData(form).entries()) body[k] = k === "lr_scheduler" ? v : Number(v);
+    }
+    busy(submit, async () => {
+      await api("POST", `${V1}/models/${model.id}/start_training`, { json: body });
+      flash("success", "Training started.");
+      onStarted();
+    }, errors);
+  });
+  return h("section", { class: "panel" }, form);
+}
+
+function progressPanel(model, points, onStop) {
+  const tp = model.training_progress || {};
+  const total = tp.total_steps || model.training_parameters?.total_training_steps || 0;
+  const stop = h("button", { type: "button", class: "danger", disabled: model.status !== "InProgress" }, "Stop training");
+  stop.addEventListener("click", () => {
+    if (!confirm("Stop training? It cannot be resumed.")) return;
+    busy(stop, async () => { await api("POST", `${V1}/models/${model.id}/stop_training`); onStop(); });
+  });
+  const samples = tp.sample_image_urls || [];
+  return h("section", { class: "panel", "aria-labelledby": "prog-title" },
+    h("div", { class: "row" }, h("h2", { id: "prog-title" }, "Training progress"), h("span", { class: "spacer" }), ACTIVE.has(model.status) ? stop : null),
+    h("progress", { max: total || 1, value: tp.step || 0, "aria-label": "Training steps" }),
+    h("p", { id: "progress-text", "aria-live": "polite" },
+      `Step ${tp.step ?? 0} of ${total || "?"} · loss ${tp.loss !== null && tp.loss !== undefined ? Number(tp.loss).toFixed(4) : "—"} · ETA ${duration(tp.eta_seconds)}`),
+    lossChart(points, total),
+    samples.length ? h("div", {}, h("h3", { class: "mt" }, "Samples"), h("div", { class: "samples" }, samples.map((u, i) => h("img", { src: u, alt: `Sample ${i + 1}` })))) : null);
+}
+
+function checkpointsPanel(model, data, reload) {
+  const rows = (data.checkpoints || []).map((c) => {
+    const active = String(data.active_model_version) === String(c.checkpoint_step);
+    const use = h("button", { type: "button", class: "secondary", disabled: active || model.status !== "Completed" }, active ? "Active" : "Use this version");
+    use.addEventListener("click", () => busy(use, async () => {
+      await api("PUT", `${V1}/models/${model.id}`, { json: { active_model_version: c.checkpoint_step } });
+      flash("success", `Checkpoint ${c.checkpoint_step} is now served.`);
+      reload();
+    }));
+    const del = h("button", { type: "button", class: "danger", disabled: active }, "Delete");
+    del.addEventListener("click", () => busy(del, async () => {
+      await api("DELETE", `${V1}/models/${model.id}/checkpoints/${c.checkpoint_step}`);
+      reload();
+    }));
+    return h("tr", {},
+      h("td", {}, String(c.checkpoint_step), active ? " ★" : ""),
+      h("td", {}, c.loss !== null && c.loss !== undefined ? Number(c.loss).toFixed(4) : "—"),
+      h("td", {}, c.sample_image_url ? h("img", { src: c.sample_image_url, alt: `Sample at step ${c.checkpoint_step}`, width: 96, height: 96 }) : "—"),
+      h("td", {}, when(c.created_at)), h("td", {}, h("div", { class: "row" }, use, del)));
+  });
+  return h("section", { class: "panel", "aria-labelledby": "ck-title" },
+    h("h2", { id: "ck-title" }, "Checkpoints"),
+    h("p", { class: "hint" }, `Active version: ${data.active_model_version ?? "final weights"}`),
+    rows.length ? h("table", {}, h("thead", {}, h("tr", {}, ["Step", "Loss", "Sample", "Created", ""].map((t) => h("th", { scope: "col" }, t)))), h("tbody", {}, rows))
+      : h("p", { class: "empty" }, "No checkpoints yet."));
+}
+
+export async function render(root, { id }) {
+  let timer = null;
+  const seen = new Map();
+  const body = h("div");
+  root.append(body);
+
+  async function draw() {
+    const model = await api("GET", `${V1}/models/${id}`);
+    const [checkpoints, project] = await Promise.all([
+      api("GET", `${V1}/models/${id}/checkpoints`).catch(() => ({ checkpoints: [] })),
+      api("GET", `${V1}/projects/${model.project_id}`).catch(() => null),
+    ]);
+    const points = history(model, checkpoints.checkpoints || [], seen);
+    const download = h("button", { type: "button", class: "secondary", disabled: model.status !== "Completed" }, "Download weights");
+    const dlOut = h("div");
+    download.addEventListener("click", () => busy(download, async () => {
+      const d = await api("GET", `${V1}/models/${id}/download`);
+      dlOut.replaceChildren(h("p", {}, h("a", { href: d.download_url, download: "" }, "Download the adapter"), ` · base model: ${d.base_model_name || "—"}`));
+    }, dlOut));
+    const del = h("button", { type: "button", class: "danger" }, "Delete model");
+    del.addEventListener("click", () => {
+      if (!confirm(`Delete model "${model.name}"?`)) return;
+      busy(del, async () => { await api("DELETE", `${V1}/models/${id}`); location.hash = `#/projects/${model.project_id}`; });
+    });
+    const params = model.training_parameters || {};
+    const crumbs = [["Projects", "#/projects"], [project ? project.project_name : `Project ${model.project_id}`, `#/projects/${model.project_id}`]];
+    body.replaceChildren(...page(model.name || `Model ${id}`, crumbs,
+      h("section", { class: "panel" },
+        h("div", { class: "row" },
+          h("dl", { class: "kv" },
+            h("dt", {}, "Status"), h("dd", { id: "model-status" }, badge(model.status)),
+            h("dt", {}, "Mode"), h("dd", {}, model.training_mode || "—"),
+            h("dt", {}, "Dataset"), h("dd", {}, h("a", { href: `#/datasets/${model.dataset_id}` }, `Dataset ${model.dataset_id}`)),
+            h("dt", {}, "Version"), h("dd", {}, model.training_version || "—"),
+            ...Object.entries(params).flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, String(v))])),
+          h("span", { class: "spacer" }),
+          model.status === "Completed" ? h("a", { class: "button", href: `#/playground?model=${id}` }, "Open in playground") : null,
+          download, del),
+        model.error ? errorBox(`Training failed: ${model.error}`) : null, dlOut),
+      model.status === "Created" ? trainingForm(model, () => draw()) : null,
+      model.training_progress || ACTIVE.has(model.status) ? progressPanel(model, points, () => draw()) : null,
+      checkpointsPanel(model, checkpoints, () => draw())));
+    clearTimeout(timer);
+    if (ACTIVE.has(model.status)) timer = setTimeout(() => draw().catch((e) => flash("error", e)), 2000);
+  }
+
+  await draw();
+  return () => clearTimeout(timer);
+}
