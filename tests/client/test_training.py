@@ -89,6 +89,11 @@ def test_training_events_stream(live: Tailor, tmp_path: Path) -> None:
     _, dataset_id = _completed_dataset(live, tmp_path)
     model = live.models.create("events", dataset_id)
     live.models.start_training(model.id)
-    events = list(live.models.events(model.id))
-    assert events and isinstance(events[-1].data, dict)
+    events = list(live.models.events(model.id))  # the stream ends when training is over
+    assert events and events[-1].event == "training"
+    last = events[-1].data
+    assert last["status"] == "Completed" and last["id"] == model.id
+    progress = last["training_progress"]
+    assert progress["step"] == progress["total_steps"] and progress["loss_history"]
+    assert [p[0] for p in progress["loss_history"]] == sorted({p[0] for p in progress["loss_history"]})
     assert live.wait_for_training(model.id, timeout=600).status == "Completed"

@@ -262,3 +262,17 @@ def model_card(
     if visual_schema:
         lines += ["", "```json", visual_schema, "```"]
     return "\n".join(lines) + "\n"
+
+
+LOSS_HISTORY_POINTS = 400
+
+
+def extend_loss_history(progress: dict[str, Any] | None, step: int, loss: float | None) -> list[list[float]]:
+    """The ``[step, loss]`` series of a run with one more point. Points at or past ``step`` (left by an
+    attempt that died after its last checkpoint) are dropped; the series is thinned to stay short."""
+    history = [p for p in (progress or {}).get("loss_history") or [] if p[0] < step]
+    if loss is not None:
+        history.append([step, round(float(loss), 6)])
+    while len(history) > LOSS_HISTORY_POINTS:
+        history = history[::2] + ([history[-1]] if len(history) % 2 == 0 else [])
+    return history

@@ -89,6 +89,10 @@ def on_failure(kind: str) -> Callable[[FailureHook], FailureHook]:
 
 
 def failure_hook(kind: str) -> FailureHook | None:
+    """The hook of ``kind``; handler modules are imported first, so every process (API or worker)
+    settles records the same way (they import no ML libraries at module level)."""
+    if kind not in _FAILURE_HOOKS:
+        load_all()
     return _FAILURE_HOOKS.get(kind)
 
 

@@ -26,7 +26,7 @@ from tailor.services.training import choose_parameters
 from tailor.store import checkpoints as ckpt_store
 from tailor.store import models as store
 from tailor.store.blob_base import BlobStore
-from tailor.store.tables import Checkpoint, TailoredModel
+from tailor.store.tables import Checkpoint, Job, TailoredModel
 
 TRAIN_KIND = "train_model"
 
@@ -210,6 +210,8 @@ def stop_training(session: Session, organization_id: int, model_id: int, queue: 
     session.commit()  # end this transaction before the queue takes its own write lock (SQLite)
     state = queue.cancel(job_id) if job_id is not None else JobState.cancelled
     session.refresh(model)
+    if model.status == ModelStatus.Stopped:  # the cancelled job's failure hook settled it
+        return model
     if model.status != ModelStatus.InProgress:  # finished meanwhile
         rules.check_can_stop(model.status)
     model.status = rules.transition(model.status, ModelStatus.Stopping)
@@ -221,11 +223,20 @@ def stop_training(session: Session, organization_id: int, model_id: int, queue: 
 
 def refresh(session: Session, model: TailoredModel) -> None:
     """Settle a training model whose job ended without saying so (worker killed past its retries,
-    or stopped by killing its process)."""
+    or stopped by killing its process). The job's failure hook does this when the job ends; this
+    catches what ended before the hook existed, or where it could not run."""
     if not rules.is_training(model.status) or model.job_id is None:
         return
     job = store.get_job(session, model.job_id)
     if job is not None and job.state not in TERMINAL_JOB_STATES:
+        return
+    settle(model, job)
+    session.flush()
+
+
+def settle(model: TailoredModel, job: Job | None) -> None:
+    """Move a training model whose job ended without completing to Stopped or Failed."""
+    if not rules.is_training(model.status):
         return
     if model.status == ModelStatus.Stopping:
         model.status = ModelStatus.Stopped.value
@@ -235,7 +246,6 @@ def refresh(session: Session, model: TailoredModel) -> None:
     else:
         model.status = ModelStatus.Failed.value
         model.error = (job.error if job is not None else None) or "training job ended without a result"
-    session.flush()
 
 
 # --- checkpoints ---------------------------------------------------------------------------------

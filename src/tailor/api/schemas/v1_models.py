@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tailor.api.schemas.v1_projects import utc
 from tailor.domain.enums import ModelStatus, TrainingMode
 from tailor.domain.models import render_version
 from tailor.domain.signing import UrlSigner
@@ -37,7 +38,9 @@ class ModelUpdate(BaseModel):
 
 
 def _time(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+    """The same form as the other resources' timestamps: UTC with a ``Z``."""
+    aware = utc(value)
+    return aware.isoformat().replace("+00:00", "Z") if aware is not None else None
 
 
 def render_progress(

@@ -188,7 +188,8 @@ class TrainingJob:
         with session_scope(self.ctx.sessions) as s:
             model = model_store.get_model_by_id(s, self.model_id)
             if model is not None and model.status == ModelStatus.InProgress:
-                model.training_progress = progress
+                history = rules.extend_loss_history(model.training_progress, step, loss)
+                model.training_progress = {**progress, "loss_history": history}
         self.ctx.progress(model_id=self.model_id, **{k: v for k, v in progress.items() if k != "sample_keys"})
 
     def _checkpoint(self, trainer: Any, step: int, loss: float) -> None:
@@ -290,6 +291,7 @@ class TrainingJob:
                 "loss": None if trainer.last_loss is None else round(float(trainer.last_loss), 6),
                 "eta_seconds": 0.0,
                 "sample_keys": list(self._samples),
+                "loss_history": rules.extend_loss_history(model.training_progress, step, trainer.last_loss),
             }
         return {"model_id": self.model_id, "status": ModelStatus.Completed.value, "steps": step}
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Response
+from anyio import to_thread
+from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi.responses import StreamingResponse
 
 from tailor.api.deps import BaseUrl, CurrentOrg, RuntimeDep, SessionDep
 from tailor.api.schemas.v1_models import (
@@ -13,11 +15,17 @@ from tailor.api.schemas.v1_models import (
     ModelUpdate,
     render_checkpoint,
     render_model,
+    render_progress,
 )
-from tailor.domain.errors import InvalidInput
+from tailor.api.sse import SSE_HEADERS, poll_events
+from tailor.bootstrap import Runtime
+from tailor.domain import models as rules
+from tailor.domain.errors import InvalidInput, NotFound
 from tailor.domain.models import BASE_MODEL_CARD, BASE_MODEL_NAME, render_version
 from tailor.services import models as svc
 from tailor.store import checkpoints as ckpt_store
+from tailor.store import models as model_store
+from tailor.store.db import read_session
 
 router = APIRouter(prefix="/v1/tailored-gen", tags=["Models"])
 
@@ -192,3 +200,38 @@ def download_model(
         "base_model_name": BASE_MODEL_NAME,
         "base_model_card": BASE_MODEL_CARD,
     }
+
+
+def _training_snapshot(rt: Runtime, organization_id: int, model_id: int, base_url: str) -> dict[str, Any]:
+    with read_session(rt.engine) as s:
+        model = model_store.get_model(s, organization_id, model_id)
+        if model is None:
+            raise NotFound(f"model {model_id} not found")
+        return {
+            "id": model.id,
+            "status": model.status,
+            "training_progress": render_progress(model.training_progress, base_url, rt.signer),
+            "error": model.error,
+        }
+
+
+@router.get(
+    "/models/{model_id}/events",
+    summary="Server-sent events of a model's training",
+    response_class=StreamingResponse,
+    response_model=None,
+    responses={200: {"content": {"text/event-stream": {}}}, 404: {"description": "Unknown model"}},
+)
+async def training_events(
+    model_id: int, request: Request, rt: RuntimeDep, org: CurrentOrg, base_url: BaseUrl
+) -> StreamingResponse:
+    """A ``training`` event whenever the status or progress changes; ends when training is over."""
+    args = (rt, org.organization_id, model_id, base_url)
+    await to_thread.run_sync(_training_snapshot, *args)  # 404 before the stream starts
+
+    async def snapshot() -> tuple[dict[str, Any], bool]:
+        body = await to_thread.run_sync(_training_snapshot, *args)
+        return body, not rules.is_training(body["status"])
+
+    events = poll_events(snapshot, event="training", interval_s=1.0, is_disconnected=request.is_disconnected)
+    return StreamingResponse(events, media_type="text/event-stream", headers=SSE_HEADERS)
