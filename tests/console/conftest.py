@@ -32,7 +32,9 @@ def settings(tmp_path: Path, db_url: str, tiny_dir: Path) -> Settings:
     return tiny_settings(tmp_path / "home", db_url, tiny_dir)
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while Playwright's sync API is open it keeps an event loop running in
+# this thread, which would break every asyncio test that pytest runs after the console tests.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
         pytest.skip(
