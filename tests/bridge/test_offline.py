@@ -110,6 +110,8 @@ def test_tailored_prompt_keeps_schema_ip_fields(bridge: Bridge) -> None:
     assert sp["style_medium"] == schema["style_medium"] and sp["artistic_style"] == schema["artistic_style"]
     assert sp["objects"][0]["description"] == schema["objects"][0]["description"]
     assert "park" in sp["background_setting"]
+    # the description speaks of the schema's medium, not of a photograph the prompt never asked for
+    assert sp["short_description"].startswith("A flat vector illustration of a robot")
 
 
 def test_refine_changes_only_the_named_field(bridge: Bridge) -> None:

@@ -117,12 +117,14 @@ def colors_in(text: str) -> list[str]:
     return [c for c in COLORS if words_in(low, c)]
 
 
-def describe_prompt(prompt: str) -> dict[str, Any]:
-    """A full structured prompt for ``prompt`` from its words alone."""
+def describe_prompt(prompt: str, default_style: tuple[str, str] | None = None) -> dict[str, Any]:
+    """A full structured prompt for ``prompt`` from its words alone; ``default_style`` (medium,
+    artistic style) applies when the prompt names no style, e.g. the visual schema's."""
     text = " ".join(prompt.split())
     subject, setting = subject_and_setting(text)
     style = first_match(text, STYLES)
-    style_medium, artistic = (style[1], style[2]) if style else ("photograph", "realistic")
+    fallback = default_style or ("photograph", "realistic")
+    style_medium, artistic = (style[1], style[2]) if style else fallback
     light = first_match(text, LIGHTS)
     mood_row = first_match(text, MOODS)
     camera = first_match(text, CAMERAS)

@@ -148,7 +148,11 @@ class OfflineProvider(VlmProvider):
         seed: int | None,
         check: ReplyCheck,
     ) -> str:
-        sp = describe_prompt(prompt)
+        medium = (visual_schema or {}).get("style_medium")
+        default_style = None
+        if isinstance(medium, str) and medium:
+            default_style = (medium, str((visual_schema or {}).get("artistic_style") or medium))
+        sp = describe_prompt(prompt, default_style)
         if images:
             s = analyze(images[0])
             sp["aesthetics"]["color_scheme"] = (
