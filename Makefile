@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed
 # torch is pinned to the CPU build; install a CUDA build yourself on GPU hosts before `make run`.
 TORCH   ?= torch==2.13.0
 
-.PHONY: run test lint install clean bench
+.PHONY: run test lint install clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -26,6 +26,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/lint-imports
+	$(BIN)/mypy src
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

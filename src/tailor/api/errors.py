@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -20,7 +21,11 @@ def request_id_of(request: Request) -> str:
 
 
 def error_response(
-    request: Request, status: int, message: str, details: str | None = None, headers: dict | None = None
+    request: Request,
+    status: int,
+    message: str,
+    details: str | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     body = {
         "error": {"code": status, "message": message, "details": details or ""},
