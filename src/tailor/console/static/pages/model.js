@@ -77,13 +77,13 @@ function checkpointsPanel(model, data, reload) {
     const use = h("button", { type: "button", class: "secondary", disabled: active || model.status !== "Completed" }, active ? "Active" : "Use this version");
     use.addEventListener("click", () => busy(use, async () => {
       await api("PUT", `${V1}/models/${model.id}`, { json: { active_model_version: c.checkpoint_step } });
+      await reload();
       flash("success", `Checkpoint ${c.checkpoint_step} is now served.`);
-      reload();
     }));
     const del = h("button", { type: "button", class: "danger", disabled: active }, "Delete");
     del.addEventListener("click", () => busy(del, async () => {
       await api("DELETE", `${V1}/models/${model.id}/checkpoints/${c.checkpoint_step}`);
-      reload();
+      await reload();
     }));
     return h("tr", {},
       h("td", {}, String(c.checkpoint_step), active ? " ★" : ""),
@@ -102,17 +102,21 @@ export async function render(root, { id }) {
   let timer = null;
   const seen = new Map();
   const body = h("div");
+  // Kept across redraws (polling, a new active version) so a download link stays on the page.
+  const dlOut = h("div");
+  let dlVersion = null;
   root.append(body);
 
   async function draw() {
     const model = await api("GET", `${V1}/models/${id}`);
+    if (dlVersion !== null && String(model.active_model_version) !== dlVersion) dlOut.replaceChildren();
+    dlVersion = String(model.active_model_version);
     const [checkpoints, project] = await Promise.all([
       api("GET", `${V1}/models/${id}/checkpoints`).catch(() => ({ checkpoints: [] })),
       api("GET", `${V1}/projects/${model.project_id}`).catch(() => null),
     ]);
     const points = history(model, checkpoints.checkpoints || [], seen);
     const download = h("button", { type: "button", class: "secondary", disabled: model.status !== "Completed" }, "Download weights");
-    const dlOut = h("div");
     download.addEventListener("click", () => busy(download, async () => {
       const d = await api("GET", `${V1}/models/${id}/download`);
       dlOut.replaceChildren(h("p", {}, h("a", { href: d.download_url, download: "" }, "Download the adapter"), ` · base model: ${d.base_model_name || "—"}`));
