@@ -127,6 +127,9 @@ class BaseClient:
             return response.json()
         return response.content
 
+    def _url(self, path: str) -> str:
+        return path if path.startswith("http") else f"{self.base_url}{path}"
+
     def _connection_error(self, exc: Exception) -> TailorConnectionError:
         return TailorConnectionError(f"cannot reach Tailor at {self.base_url}: {exc}")
 
@@ -152,6 +155,23 @@ def _parse_sse(lines: list[str]) -> Event | None:
     except ValueError:
         data = raw
     return Event(event=name, data=data, id=eid)
+
+
+class _SseBuffer:
+    """Collects a stream's lines into events: ``feed`` each line, ``flush`` at the end."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def feed(self, line: str) -> Event | None:
+        if line != "":
+            self.lines.append(line)
+            return None
+        return self.flush()
+
+    def flush(self) -> Event | None:
+        lines, self.lines = self.lines, []
+        return _parse_sse(lines) if lines else None
 
 
 class SyncCore(BaseClient):
@@ -183,9 +203,6 @@ class SyncCore(BaseClient):
                 continue
             return response
 
-    def _url(self, path: str) -> str:
-        return path if path.startswith("http") else f"{self.base_url}{path}"
-
     def run(self, call: Call) -> Any:
         return self._result(self.send(call))
 
@@ -197,16 +214,11 @@ class SyncCore(BaseClient):
                 if r.status_code >= 400:
                     r.read()
                     raise error_from_response(r)
-                lines: list[str] = []
+                buf = _SseBuffer()
                 for line in r.iter_lines():
-                    if line == "":
-                        event = _parse_sse(lines)
-                        lines = []
-                        if event is not None:
-                            yield event
-                    else:
-                        lines.append(line)
-                if lines and (event := _parse_sse(lines)) is not None:
+                    if (event := buf.feed(line)) is not None:
+                        yield event
+                if (event := buf.flush()) is not None:
                     yield event
         except httpx.TransportError as exc:
             raise self._connection_error(exc) from exc
@@ -225,9 +237,6 @@ class AsyncCore(BaseClient):
         self.http = http_client or httpx.AsyncClient(
             base_url=self.base_url, transport=transport, timeout=self.timeout
         )
-
-    def _url(self, path: str) -> str:
-        return path if path.startswith("http") else f"{self.base_url}{path}"
 
     async def send(self, call: Call) -> httpx.Response:
         attempt = 0
@@ -261,16 +270,11 @@ class AsyncCore(BaseClient):
                 if r.status_code >= 400:
                     await r.aread()
                     raise error_from_response(r)
-                lines: list[str] = []
+                buf = _SseBuffer()
                 async for line in r.aiter_lines():
-                    if line == "":
-                        event = _parse_sse(lines)
-                        lines = []
-                        if event is not None:
-                            yield event
-                    else:
-                        lines.append(line)
-                if lines and (event := _parse_sse(lines)) is not None:
+                    if (event := buf.feed(line)) is not None:
+                        yield event
+                if (event := buf.flush()) is not None:
                     yield event
         except httpx.TransportError as exc:
             raise self._connection_error(exc) from exc
