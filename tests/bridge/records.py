@@ -8,7 +8,8 @@ from tailor.bootstrap import Runtime
 from tailor.jobs.queue import Priority, enqueue
 from tailor.store import orgs
 from tailor.store.db import session_scope
-from tailor.store.tables import Dataset, Image, Project, TailoredModel
+from tailor.store.models import add_model as store_add_model
+from tailor.store.tables import Dataset, Image, Project
 
 
 def org_id(rt: Runtime, name: str = "acme") -> int:
@@ -79,7 +80,8 @@ def make_model(
     with session_scope(rt.sessions) as s:
         ds = s.get(Dataset, dataset_id)
         assert ds is not None
-        m = TailoredModel(
+        m = store_add_model(
+            s,
             organization_id=org,
             project_id=ds.project_id,
             dataset_id=dataset_id,
@@ -89,6 +91,4 @@ def make_model(
             visual_schema=visual_schema,
             adapter_key="adapters/x.safetensors",
         )
-        s.add(m)
-        s.flush()
         return m.id

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from tailor.store.blob_base import BlobStore
+from tailor.store.models import add_model as store_add_model
 from tailor.store.tables import Dataset, Project, TailoredModel
 
 TARGET_MODULES = ["to_q", "to_k", "to_v", "to_out.0", "add_q_proj", "add_k_proj", "add_v_proj"]
@@ -66,7 +68,8 @@ def add_completed_model(
     )
     session.add(dataset)
     session.flush()
-    model = TailoredModel(
+    model = store_add_model(
+        session,
         organization_id=organization_id,
         project_id=project.id,
         dataset_id=dataset.id,
@@ -75,13 +78,12 @@ def add_completed_model(
         training_version=training_version,
         visual_schema=visual_schema,
     )
-    session.add(model)
-    session.flush()
     model.training_version = training_version  # an explicit None (the column default is "fibo")
     session.flush()
     if adapter is not None:
-        key = f"models/{organization_id}/{model.id}/adapter.safetensors"
+        key = f"{model.blob_prefix}adapter.safetensors"
         blobs.put(key, adapter, "application/octet-stream")
         model.adapter_key = key
+        model.adapter_sha256 = hashlib.sha256(adapter).hexdigest()
         session.flush()
     return model

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from tailor.engine.adapters import adapter_name, cache_identity
 from tailor.engine.generation import Generator, ImageRequest
 from tailor.store.blob_base import BlobStore
 
@@ -58,7 +59,7 @@ def test_evicted_adapter_reloads_correctly(make_generator: Callable[..., Generat
     a2 = gen.generate(req(A))
     assert gen.adapters.evictions == 2
     assert a1 == a2 and a1 != b
-    assert gen.pipe.get_list_adapters()["transformer"] == [gen.adapters._loaded[A]]
+    assert gen.pipe.get_list_adapters()["transformer"] == [adapter_name(cache_identity(A, None))]
 
 
 def test_lru_keeps_the_recently_used(make_generator: Callable[..., Generator]) -> None:
@@ -122,3 +123,35 @@ def test_a_stopped_generation_leaves_the_generator_usable(make_generator: Callab
     assert seen == [(1, 3), (2, 3)]  # max_steps=3 in these settings
     assert not gen.lock.locked()
     assert gen.generate(req(A)) == expected
+
+
+def test_the_cache_answers_for_content_not_for_a_key(
+    make_generator: Callable[..., Generator], blobs: BlobStore, adapter_files: dict[str, bytes]
+) -> None:
+    """A key whose bytes changed is never served from the entry loaded from the old bytes."""
+    import hashlib
+
+    key = "models/9/1-x/adapter.safetensors"
+    sha = {n: hashlib.sha256(d).hexdigest() for n, d in adapter_files.items()}
+    gen = make_generator(adapter_cache_size=2)
+    blobs.put(key, adapter_files["A"])
+    first = gen.generate(req(key, adapter_sha256=sha["A"]))
+    assert first == gen.generate(req(A))  # the same bytes as adapter A
+    assert gen.adapters.loads == 2
+    blobs.put(key, adapter_files["B"])
+    second = gen.generate(req(key, adapter_sha256=sha["B"]))
+    assert second != first
+    assert second == make_generator().generate(req(B))
+    assert gen.adapters.loads == 3
+
+
+def test_prune_unloads_adapters_no_record_serves(make_generator: Callable[..., Generator]) -> None:
+    gen = make_generator(adapter_cache_size=3)
+    base = gen.generate(req())
+    with_a = gen.generate(req(A))
+    gen.generate(req(B))
+    assert gen.prune_adapters(lambda keys: {k for k in keys if k == B}) == 1
+    assert gen.adapters.loaded_keys == [B]
+    assert len(gen.pipe.get_list_adapters()["transformer"]) == 1
+    assert gen.generate(req()) == base
+    assert gen.generate(req(A)) == with_a  # loads again from its file when asked again

@@ -9,7 +9,7 @@ import httpx
 
 from tailor.bootstrap import Runtime
 from tailor.store.db import session_scope
-from tailor.store.tables import TailoredModel
+from tailor.store.models import add_model as store_add_model
 
 API = "/v1/tailored-gen"
 
@@ -70,15 +70,14 @@ def add_model(rt: Runtime, dataset: dict[str, Any], status: str) -> int:
 
         ds = s.get(Dataset, dataset["id"])
         assert ds is not None
-        m = TailoredModel(
+        m = store_add_model(
+            s,
             organization_id=ds.organization_id,
             project_id=ds.project_id,
             dataset_id=ds.id,
             name="m",
             status=status,
         )
-        s.add(m)
-        s.flush()
         return m.id
 
 

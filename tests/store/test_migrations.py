@@ -34,3 +34,52 @@ def test_sqlite_runs_in_wal_mode(tmp_path) -> None:  # type: ignore[no-untyped-d
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar().lower() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     engine.dispose()
+
+
+def test_upgrade_from_0001_keeps_rows_and_stops_id_reuse(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """0002 rebuilds SQLite tables with AUTOINCREMENT: no row (child rows included) is lost, old
+    models keep the prefix their files live under, and a deleted id is not handed out again."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    upgrade(url, "0001")
+    engine = make_engine(url)
+    now = "2026-01-01 00:00:00"
+    stamps = f"'{now}', '{now}'"
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"INSERT INTO organizations VALUES (1, 'o', {stamps})")
+        conn.exec_driver_sql(
+            "INSERT INTO projects (id, organization_id, project_name, ip_medium, ip_type, status, "
+            f"created_at, updated_at) VALUES (1, 1, 'p', 'photography', 'object', 'active', {stamps})"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO datasets (id, organization_id, project_id, name, status, captions_update_status, "
+            f"upload_type, created_at, updated_at) VALUES (1, 1, 1, 'd', 'draft', 'empty', 'basic', {stamps})"
+        )
+        for model_id in (1, 2):
+            conn.exec_driver_sql(
+                "INSERT INTO models (id, organization_id, project_id, dataset_id, name, status, training_mode,"
+                f" created_at, updated_at) VALUES ({model_id}, 1, 1, 1, 'm', 'Completed', 'expert', {stamps})"
+            )
+        conn.exec_driver_sql(
+            "INSERT INTO checkpoints (id, model_id, checkpoint_step, adapter_key, created_at, updated_at)"
+            f" VALUES (1, 2, 100, 'models/2/checkpoints/000100/adapter.safetensors', {stamps})"
+        )
+    engine.dispose()
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            prefixes = conn.exec_driver_sql("SELECT id, blob_prefix FROM models ORDER BY id").fetchall()
+            assert [tuple(r) for r in prefixes] == [(1, "models/1/"), (2, "models/2/")]
+            assert conn.exec_driver_sql("SELECT count(*) FROM checkpoints").scalar() == 1
+            assert conn.exec_driver_sql("SELECT count(*) FROM datasets").scalar() == 1
+            sql = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'models'").scalar()
+            assert "AUTOINCREMENT" in sql
+            conn.exec_driver_sql("DELETE FROM models WHERE id = 2")
+            conn.exec_driver_sql(
+                "INSERT INTO models (organization_id, project_id, dataset_id, name, status, training_mode,"
+                f" blob_prefix, created_at, updated_at) VALUES (1, 1, 1, 'n', 'Created', 'expert', 'x/', {stamps})"
+            )
+            assert conn.exec_driver_sql("SELECT max(id) FROM models").scalar() == 3
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    finally:
+        engine.dispose()

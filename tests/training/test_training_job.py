@@ -16,7 +16,7 @@ from safetensors.torch import load as load_safetensors
 
 from tailor.bootstrap import Runtime
 from tailor.jobs.runner import run_pending
-from tailor.store.checkpoints import serving_adapter_key
+from tailor.store.checkpoints import serving_adapter
 from tailor.store.db import session_scope
 from tailor.store.tables import TailoredModel
 from tests.training.helpers import caption, seed_dataset
@@ -97,7 +97,7 @@ async def test_train_checkpoints_choose_version_download_delete(
     with session_scope(runtime.sessions) as s:
         model = s.get(TailoredModel, mid)
         job_id = model.job_id
-        final_key = serving_adapter_key(s, model)
+        final_key = serving_adapter(s, model).key
     assert {c["training_job_id"] for c in ck["checkpoints"]} == {job_id}
     r = await client.get(f"{BASE}/models/{mid}/checkpoints/4", headers=auth)
     assert r.status_code == 200 and r.json()["checkpoint_step"] == 4 and r.json()["sample_image_url"]
@@ -144,7 +144,7 @@ async def test_active_version_and_checkpoint_deletion(
     r = await client.put(f"{BASE}/models/{mid}", json={"active_model_version": "4"}, headers=auth)
     assert r.status_code == 200 and r.json()["active_model_version"] == "4"
     with session_scope(runtime.sessions) as s:
-        key4 = serving_adapter_key(s, s.get(TailoredModel, mid))
+        key4 = serving_adapter(s, s.get(TailoredModel, mid)).key
     assert "/checkpoints/000004/" in key4
     dl4 = (await client.get(f"{BASE}/models/{mid}/download", headers=auth)).json()["download_url"]
     zf = zipfile.ZipFile(io.BytesIO(await fetch(client, dl4)))
@@ -169,7 +169,7 @@ async def test_rank_and_alpha_are_recoverable_from_the_adapter(
     mid = await start_model(client, auth, seeded.dataset_id, rank=8, lr_scheduler="linear")
     run_pending(runtime.queue, runtime.job_context())
     with session_scope(runtime.sessions) as s:
-        key = serving_adapter_key(s, s.get(TailoredModel, mid))
+        key = serving_adapter(s, s.get(TailoredModel, mid)).key
     sidecar = json.loads(runtime.blobs.get(key + ".json"))
     assert sidecar["r"] == 8 and sidecar["lora_alpha"] == 8
     tensors = load_safetensors(runtime.blobs.get(key))

@@ -63,7 +63,7 @@ async def test_stop_training_while_it_runs(
 
 def final_adapter(runtime: Runtime, mid: int) -> dict[str, torch.Tensor]:
     with session_scope(runtime.sessions) as s:
-        key = ckpt_store.serving_adapter_key(s, s.get(TailoredModel, mid))
+        key = ckpt_store.serving_adapter(s, s.get(TailoredModel, mid)).key
     return load_safetensors(runtime.blobs.get(key))
 
 

@@ -13,6 +13,7 @@ checkpoint.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -185,20 +186,25 @@ def render_version(step: int | None) -> str:
 # --- where a model's files live in the blob store ------------------------------------------------
 
 
-def model_prefix(model_id: int) -> str:
-    return f"models/{model_id}/"
+def new_model_prefix(organization_id: int, model_id: int) -> str:
+    """A fresh prefix for a new model's files: its organization, its id and a random part.
+
+    The random part means a key can never be guessed, and never names the files of an earlier
+    model, even one restored from a backup that reissued its id.
+    """
+    return f"models/{organization_id}/{model_id}-{secrets.token_hex(8)}/"
 
 
-def checkpoint_prefix(model_id: int, step: int) -> str:
-    return f"models/{model_id}/checkpoints/{step:06d}/"
+def checkpoint_prefix(model_prefix: str, step: int) -> str:
+    return f"{model_prefix}checkpoints/{step:06d}/"
 
 
-def final_adapter_key(model_id: int) -> str:
-    return f"models/{model_id}/adapter.safetensors"
+def final_adapter_key(model_prefix: str) -> str:
+    return f"{model_prefix}adapter.safetensors"
 
 
-def export_key(model_id: int, step: int | None) -> str:
-    return f"models/{model_id}/export/{'final' if step is None else f'{step:06d}'}.zip"
+def export_key(model_prefix: str, step: int | None) -> str:
+    return f"{model_prefix}export/{'final' if step is None else f'{step:06d}'}.zip"
 
 
 # --- the model card shipped with a download ------------------------------------------------------

@@ -1,8 +1,11 @@
 """An LRU cache of LoRA adapters loaded into one pipeline, activated per request with a scale.
 
-Adapters are identified by their blob key (one safetensors file in diffusers LoRA format, as
-``save_lora_weights`` writes it). A JSON sidecar at ``<key>.json`` may carry the peft ``LoraConfig``
-(rank, alpha, target modules) when the file's own header does not.
+Adapters are fetched by their blob key (one safetensors file in diffusers LoRA format, as
+``save_lora_weights`` writes it) and cached by their content: the SHA-256 recorded when the file was
+written, so a cache entry can only ever answer for the very bytes it was loaded from. A JSON sidecar
+at ``<key>.json`` may carry the peft ``LoraConfig`` (rank, alpha, target modules) when the file's own
+header does not. :meth:`AdapterCache.prune` drops the entries of adapters that no record serves any
+more (a deleted model or checkpoint).
 """
 
 from __future__ import annotations
@@ -22,9 +25,15 @@ log = logging.getLogger(__name__)
 METADATA_KEY = "lora_adapter_metadata"  # diffusers' safetensors header key for the LoraConfig
 
 
-def adapter_name(key: str) -> str:
-    """A stable, module-safe adapter name for a blob key."""
-    return "tailor_" + hashlib.sha256(key.encode()).hexdigest()[:16]
+def adapter_name(identity: str) -> str:
+    """A stable, module-safe adapter name for a cache identity."""
+    return "tailor_" + hashlib.sha256(identity.encode()).hexdigest()[:16]
+
+
+def cache_identity(key: str, sha256: str | None) -> str:
+    """What a loaded adapter is cached by: its content hash, or (for files written before hashes
+    were recorded) its blob key, which carries a random part and is never reused."""
+    return f"sha256:{sha256}" if sha256 else f"key:{key}"
 
 
 def transformer_metadata(config: dict[str, Any]) -> dict[str, Any]:
@@ -71,22 +80,27 @@ class AdapterCache:
         self.capacity = max(1, capacity)
         self._fetch = fetch
         self._fetch_sidecar = fetch_sidecar
-        self._loaded: OrderedDict[str, str] = OrderedDict()  # blob key -> adapter name
+        self._loaded: OrderedDict[str, str] = OrderedDict()  # cache identity -> adapter name
+        self._keys: dict[str, str] = {}  # cache identity -> the blob key it was loaded from
         self.loads = 0
         self.evictions = 0
 
     @property
     def loaded_keys(self) -> list[str]:
         """Blob keys of the loaded adapters, least recently used first."""
-        return list(self._loaded)
+        return [self._keys[identity] for identity in self._loaded]
 
-    def _load(self, key: str) -> str:
+    def _evict(self, identity: str) -> None:
+        name = self._loaded.pop(identity)
+        key = self._keys.pop(identity)
+        self.pipe.delete_adapters(name)
+        self.evictions += 1
+        log.info("evicted adapter %s", key)
+
+    def _load(self, key: str, identity: str) -> str:
         while len(self._loaded) >= self.capacity:
-            old_key, old_name = self._loaded.popitem(last=False)
-            self.pipe.delete_adapters(old_name)
-            self.evictions += 1
-            log.info("evicted adapter %s", old_key)
-        name = adapter_name(key)
+            self._evict(next(iter(self._loaded)))
+        name = adapter_name(identity)
         try:
             data = prepare_adapter_file(self._fetch(key), self._fetch_sidecar(key))
             with tempfile.TemporaryDirectory() as tmp:
@@ -98,7 +112,8 @@ class AdapterCache:
         except Exception as e:
             self._forget(name)
             raise AdapterLoadError(f"cannot load adapter {key!r}: {type(e).__name__}: {e}") from e
-        self._loaded[key] = name
+        self._loaded[identity] = name
+        self._keys[identity] = key
         self.loads += 1
         log.info("loaded adapter %s as %s", key, name)
         return name
@@ -111,19 +126,34 @@ class AdapterCache:
         except Exception:  # nothing was loaded, or nothing to clean
             log.debug("nothing to clean for adapter %s", name)
 
-    def activate(self, key: str | None, scale: float = 1.0) -> None:
-        """Make ``key`` the only active adapter at ``scale``; ``None`` turns LoRA layers off."""
+    def activate(self, key: str | None, scale: float = 1.0, sha256: str | None = None) -> None:
+        """Make ``key`` (whose content hash is ``sha256``) the only active adapter at ``scale``;
+        ``None`` turns LoRA layers off."""
         if key is None:
             if self._loaded:
                 self.pipe.disable_lora()
             return
-        name = self._loaded.get(key) or self._load(key)
-        self._loaded.move_to_end(key)
+        identity = cache_identity(key, sha256)
+        name = self._loaded.get(identity) or self._load(key, identity)
+        self._loaded.move_to_end(identity)
         self.pipe.enable_lora()
         self.pipe.set_adapters([name], adapter_weights=[float(scale)])
+
+    def prune(self, live_keys: Callable[[list[str]], set[str]]) -> int:
+        """Drop loaded adapters whose blob key no record serves any more; returns how many.
+
+        ``live_keys(keys)`` answers which of ``keys`` are still referenced (one query)."""
+        if not self._loaded:
+            return 0
+        live = live_keys(list(self._keys.values()))
+        dead = [identity for identity, key in self._keys.items() if key not in live]
+        for identity in dead:
+            self._evict(identity)
+        return len(dead)
 
     def clear(self) -> None:
         """Delete every loaded adapter."""
         if self._loaded:
             self.pipe.delete_adapters(list(self._loaded.values()))
         self._loaded.clear()
+        self._keys.clear()

@@ -30,6 +30,7 @@ class ImageRequest:
     guidance_scale: float = 5.0
     negative_prompt: str | None = None
     adapter_key: str | None = None
+    adapter_sha256: str | None = None  # the adapter's content hash: what the adapter cache is keyed by
     influence: float = 1.0
     size: tuple[int, int] | None = None  # (width, height) instead of the aspect ratio's size
 
@@ -66,6 +67,11 @@ class Generator:
 
         return fetch
 
+    def prune_adapters(self, live_keys: Callable[[list[str]], set[str]]) -> int:
+        """Unload adapters of deleted models or checkpoints (see :meth:`AdapterCache.prune`)."""
+        with self.lock:
+            return self.adapters.prune(live_keys)
+
     def steps_for(self, steps: int) -> int:
         """The steps to run: as asked, capped by ``settings.max_steps`` when set."""
         cap = self.settings.max_steps
@@ -81,7 +87,7 @@ class Generator:
         width, height = req.size or size_for(req.aspect_ratio, self.tiny)
         with self.lock:
             started = time.perf_counter()
-            self.adapters.activate(req.adapter_key, req.influence)
+            self.adapters.activate(req.adapter_key, req.influence, sha256=req.adapter_sha256)
             generator = torch.Generator(device="cpu").manual_seed(int(req.seed))
             steps = self.steps_for(req.steps)
 

@@ -13,18 +13,22 @@ import binascii
 import io
 import time
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from tailor.domain.errors import TailorError, UpstreamUnavailable
 from tailor.jobs.handlers import JobContext, PermanentJobError, handler
+
+if TYPE_CHECKING:
+    from tailor.store.checkpoints import ServingAdapter
 
 KIND = "generate_image"
 PROGRESS_INTERVAL_S = 0.5  # at most this often a progress heartbeat (it also learns of a cancel)
 
 
-def _model_adapter(ctx: JobContext, model_id: int) -> tuple[str, str | None]:
-    """The adapter key and visual schema of a servable model, or a PermanentJobError."""
-    from tailor.store.checkpoints import serving_adapter_key
+def _model_adapter(ctx: JobContext, model_id: int) -> tuple[ServingAdapter, str | None]:
+    """The served adapter and visual schema of a servable model, or a PermanentJobError."""
+    from tailor.store.checkpoints import serving_adapter
     from tailor.store.models import get_model_by_id
 
     with ctx.sessions() as s:
@@ -33,10 +37,20 @@ def _model_adapter(ctx: JobContext, model_id: int) -> tuple[str, str | None]:
             raise PermanentJobError(f"tailored model {model_id} was not found", code=404)
         if model.status != "Completed":
             raise PermanentJobError(f"tailored model {model_id} is {model.status}, not Completed", code=412)
-        key = serving_adapter_key(s, model)
-        if not key:
+        adapter = serving_adapter(s, model)
+        if adapter is None:
             raise PermanentJobError(f"tailored model {model_id} has no trained adapter", code=412)
-        return key, model.visual_schema
+        return adapter, model.visual_schema
+
+
+def _live_adapter_keys(ctx: JobContext) -> Callable[[list[str]], set[str]]:
+    from tailor.store.checkpoints import live_adapter_keys
+
+    def live(keys: list[str]) -> set[str]:
+        with ctx.sessions() as s:
+            return live_adapter_keys(s, keys)
+
+    return live
 
 
 def _reference_images(ctx: JobContext, images: list[str]) -> list[bytes]:
@@ -96,7 +110,12 @@ def _encode(png: bytes, output_type: str) -> tuple[bytes, str, str]:
 
 
 def _generate(
-    ctx: JobContext, gen: Any, payload: dict[str, Any], structured: str, seed: int, adapter_key: str | None
+    ctx: JobContext,
+    gen: Any,
+    payload: dict[str, Any],
+    structured: str,
+    seed: int,
+    adapter: ServingAdapter | None,
 ) -> bytes:
     from tailor.engine.generation import ImageRequest
 
@@ -116,7 +135,8 @@ def _generate(
             steps=int(payload.get("steps_num", 50)),
             guidance_scale=float(payload.get("guidance_scale", 5)),
             negative_prompt=payload.get("negative_prompt"),
-            adapter_key=adapter_key,
+            adapter_key=adapter.key if adapter else None,
+            adapter_sha256=adapter.sha256 if adapter else None,
             influence=float(payload.get("influence", 1.0)),
         ),
         on_step,
@@ -131,9 +151,10 @@ def generate_image(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
     from tailor.engine.pipeline import BaseModelUnavailable
 
     model_id = payload.get("model_id")
-    adapter_key, visual_schema = (None, None)
+    adapter: ServingAdapter | None = None
+    visual_schema = None
     if model_id is not None:
-        adapter_key, visual_schema = _model_adapter(ctx, int(model_id))
+        adapter, visual_schema = _model_adapter(ctx, int(model_id))
     try:
         structured = _structured_prompt(ctx, payload, visual_schema)
     except UpstreamUnavailable:
@@ -146,8 +167,9 @@ def generate_image(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
     except BaseModelUnavailable as e:
         raise PermanentJobError(str(e), code=503) from e
     seed = int(payload["seed"])
+    gen.prune_adapters(_live_adapter_keys(ctx))  # never keep a deleted model's adapter loaded
     try:
-        png = _generate(ctx, gen, payload, structured, seed, adapter_key)
+        png = _generate(ctx, gen, payload, structured, seed, adapter)
     except AdapterLoadError as e:
         raise PermanentJobError(f"the tailored model's adapter could not be loaded: {e}", code=500) from e
     data, ext, content_type = _encode(png, payload.get("output_type", "png"))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from tailor.domain.models import model_prefix
 from tailor.services.context import Stores
 from tailor.store import images as image_store
 from tailor.store.db import session_scope
@@ -45,10 +44,10 @@ def delete_quietly(rt: Stores, keys: Iterable[str]) -> None:
             log.warning("could not delete blob %s", key, exc_info=True)
 
 
-def delete_model_files(rt: Stores, model_ids: Iterable[int]) -> None:
+def delete_model_files(rt: Stores, model_prefixes: Iterable[str]) -> None:
     """After deleted models' rows are committed, remove their adapters, checkpoints and samples."""
-    for model_id in model_ids:
+    for prefix in model_prefixes:
         try:
-            rt.blobs.delete_prefix(model_prefix(model_id))
+            rt.blobs.delete_prefix(prefix)
         except Exception:
-            log.warning("could not delete the files of model %s", model_id, exc_info=True)
+            log.warning("could not delete the model files under %s", prefix, exc_info=True)

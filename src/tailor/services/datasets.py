@@ -180,10 +180,10 @@ def delete_dataset(rt: Stores, organization_id: int, dataset_id: int) -> None:
         if store.has_training_model(s, dataset_id):
             raise Conflict("a model is training on this dataset; stop it before deleting the dataset")
         keys = image_store.keys_of_dataset(s, dataset_id)
-        model_ids = [m.id for m in model_store.models_of_dataset(s, dataset_id)]
+        model_prefixes = [m.blob_prefix for m in model_store.models_of_dataset(s, dataset_id)]
         store.delete_dataset(s, ds)
     delete_unreferenced(rt, keys)
-    delete_model_files(rt, model_ids)
+    delete_model_files(rt, model_prefixes)
 
 
 def regenerate_captions(rt: Stores, organization_id: int, dataset_id: int) -> DatasetView:

@@ -127,9 +127,10 @@ def _checkpoint_step_of(session: Session, model: TailoredModel, value: str | int
 def delete_model(session: Session, organization_id: int, model_id: int, blobs: BlobStore) -> None:
     model = get_model(session, organization_id, model_id)
     rules.check_can_delete(model.status)
+    prefix = model.blob_prefix
     store.delete_model(session, model)
     session.commit()  # the record goes first: nothing may point at deleted files
-    blobs.delete_prefix(rules.model_prefix(model_id))
+    blobs.delete_prefix(prefix)
 
 
 # --- training ------------------------------------------------------------------------------------
@@ -282,8 +283,8 @@ def delete_checkpoint(
         )
     ckpt_store.delete_checkpoint(session, row)
     session.commit()
-    blobs.delete_prefix(rules.checkpoint_prefix(model.id, step))
-    blobs.delete(rules.export_key(model.id, step))
+    blobs.delete_prefix(rules.checkpoint_prefix(model.blob_prefix, step))
+    blobs.delete(rules.export_key(model.blob_prefix, step))
 
 
 # --- download ------------------------------------------------------------------------------------
@@ -306,10 +307,11 @@ def download(
             field="model_id",
         )
     step = model.active_model_version
-    adapter_key = ckpt_store.serving_adapter_key(session, model)
+    adapter = ckpt_store.serving_adapter(session, model)
+    adapter_key = adapter.key if adapter is not None else None
     if adapter_key is None or not blobs.exists(adapter_key):
         raise NotFound(f"model {model_id} has no adapter file")
-    key = rules.export_key(model.id, step)
+    key = rules.export_key(model.blob_prefix, step)
     if not blobs.exists(key):
         images, _ = store.count_images(session, model.dataset_id)
         project = store.get_project(session, organization_id, model.project_id)

@@ -72,7 +72,7 @@ def delete_project(rt: Stores, organization_id: int, project_id: int) -> None:
         if store.has_training_model(s, project_id):
             raise Conflict("a model of this project is training; stop it before deleting the project")
         keys = image_store.keys_of_project(s, project_id)
-        model_ids = [m.id for m in model_store.models_of_project(s, project_id)]
+        model_prefixes = [m.blob_prefix for m in model_store.models_of_project(s, project_id)]
         store.delete_project(s, project)
     delete_unreferenced(rt, keys)
-    delete_model_files(rt, model_ids)
+    delete_model_files(rt, model_prefixes)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -66,10 +67,31 @@ def delete_checkpoint(session: Session, row: Checkpoint) -> None:
     session.flush()
 
 
-def serving_adapter_key(session: Session, model: TailoredModel) -> str | None:
+@dataclass(frozen=True)
+class ServingAdapter:
+    """The adapter file a model serves and its content hash (None for files from before hashes)."""
+
+    key: str
+    sha256: str | None
+
+
+def serving_adapter(session: Session, model: TailoredModel) -> ServingAdapter | None:
     """The adapter to serve: the active checkpoint's, else the model's final adapter."""
     if model.active_model_version is not None:
         row = get_checkpoint(session, model.id, model.active_model_version)
         if row is not None:
-            return row.adapter_key
-    return model.adapter_key
+            return ServingAdapter(row.adapter_key, row.adapter_sha256)
+    if model.adapter_key is None:
+        return None
+    return ServingAdapter(model.adapter_key, model.adapter_sha256)
+
+
+def live_adapter_keys(session: Session, keys: list[str]) -> set[str]:
+    """Which of ``keys`` a model or checkpoint record still references."""
+    if not keys:
+        return set()
+    found = set(session.scalars(select(Checkpoint.adapter_key).where(Checkpoint.adapter_key.in_(keys))))
+    found.update(
+        session.scalars(select(TailoredModel.adapter_key).where(TailoredModel.adapter_key.in_(keys)))
+    )
+    return {k for k in found if k}

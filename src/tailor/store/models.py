@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tailor.domain.models import new_model_prefix
 from tailor.store.tables import Dataset, Image, Job, Project, TailoredModel
 
 
@@ -55,8 +56,11 @@ def models_of_project(session: Session, project_id: int) -> list[TailoredModel]:
 
 
 def add_model(session: Session, **values: Any) -> TailoredModel:
-    model = TailoredModel(**values)
+    """Insert a model; its blob prefix names its organization, its new id and a random part."""
+    model = TailoredModel(**values, blob_prefix="")
     session.add(model)
+    session.flush()
+    model.blob_prefix = new_model_prefix(model.organization_id, model.id)
     session.flush()
     return model
 

@@ -33,6 +33,12 @@ class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime(timezone=True)}
 
 
+# Ids are never reused. PostgreSQL sequences never hand out a number twice; SQLite without
+# AUTOINCREMENT gives a deleted row's id to the next insert, which would let one organization's
+# links, caches and files answer for another's new record. Every integer-keyed table uses this.
+NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
+
+
 class Timestamps:
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -40,6 +46,7 @@ class Timestamps:
 
 class Organization(Base, Timestamps):
     __tablename__ = "organizations"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
@@ -49,6 +56,7 @@ class ApiToken(Base, Timestamps):
     """An API token, stored as a SHA-256 hash; ``webhook_key`` is the derived webhook signing key."""
 
     __tablename__ = "api_tokens"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
@@ -61,6 +69,7 @@ class ApiToken(Base, Timestamps):
 
 class Project(Base, Timestamps):
     __tablename__ = "projects"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(
@@ -78,6 +87,7 @@ class Project(Base, Timestamps):
 
 class Dataset(Base, Timestamps):
     __tablename__ = "datasets"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(
@@ -95,6 +105,7 @@ class Dataset(Base, Timestamps):
 
 class Image(Base, Timestamps):
     __tablename__ = "images"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(
@@ -116,6 +127,7 @@ class Image(Base, Timestamps):
 
 class BulkUpload(Base, Timestamps):
     __tablename__ = "bulk_uploads"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(
@@ -135,6 +147,7 @@ class BulkUpload(Base, Timestamps):
 
 class TailoredModel(Base, Timestamps):
     __tablename__ = "models"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(
@@ -150,7 +163,10 @@ class TailoredModel(Base, Timestamps):
     training_parameters: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     training_progress: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     active_model_version: Mapped[int | None] = mapped_column(Integer)
+    # every file of the model lives under this prefix: models/<org>/<id>-<random>/ (see domain.models)
+    blob_prefix: Mapped[str] = mapped_column(String(200))
     adapter_key: Mapped[str | None] = mapped_column(String(500))
+    adapter_sha256: Mapped[str | None] = mapped_column(String(64))
     visual_schema: Mapped[str | None] = mapped_column(Text)
     caption_prefix: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
@@ -159,13 +175,14 @@ class TailoredModel(Base, Timestamps):
 
 class Checkpoint(Base, Timestamps):
     __tablename__ = "checkpoints"
-    __table_args__ = (UniqueConstraint("model_id", "checkpoint_step"),)
+    __table_args__ = (UniqueConstraint("model_id", "checkpoint_step"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), index=True)
     checkpoint_step: Mapped[int] = mapped_column(Integer)
     training_job_id: Mapped[int | None] = mapped_column(Integer)
     adapter_key: Mapped[str] = mapped_column(String(500))
+    adapter_sha256: Mapped[str | None] = mapped_column(String(64))
     state_key: Mapped[str | None] = mapped_column(String(500))
     sample_key: Mapped[str | None] = mapped_column(String(500))
     loss: Mapped[float | None] = mapped_column(Float)
@@ -175,7 +192,7 @@ class Job(Base, Timestamps):
     """A unit of background work. Claimed atomically by one worker at a time."""
 
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_claim", "state", "priority", "id"),)
+    __table_args__ = (Index("ix_jobs_claim", "state", "priority", "id"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(64), index=True)
@@ -203,6 +220,7 @@ class GenerationRequest(Base, Timestamps):
     """A v2 request as clients see it: an opaque ``request_id`` over one job."""
 
     __tablename__ = "requests"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[str] = mapped_column(String(64), unique=True)

@@ -8,6 +8,7 @@ claimed again after its worker died finds the latest state and continues from th
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import tempfile
@@ -35,6 +36,7 @@ class Plan:
     """What the job trains: the model's parameters with the settings' development overrides."""
 
     model_id: int
+    blob_prefix: str  # where the model's files live (see domain.models)
     total_steps: int
     checkpoint_interval: int
     rank: int
@@ -58,12 +60,14 @@ def _plan(ctx: JobContext, model_id: int) -> Plan | None:
         params = rules.TrainingParameters.from_dict(model.training_parameters or {})
         images = model_store.dataset_images(s, model.dataset_id)
         captions = [(i.blob_key, i.sha256, i.caption) for i in images if i.caption]
+        blob_prefix = model.blob_prefix
     if not captions:
         raise PermanentJobError("the dataset has no captioned images", code=412)
     st = ctx.settings
     total = min(params.total_training_steps, st.training_max_steps or params.total_training_steps)
     return Plan(
         model_id=model_id,
+        blob_prefix=blob_prefix,
         total_steps=total,
         checkpoint_interval=st.training_checkpoint_interval or params.checkpoint_interval,
         rank=params.rank,
@@ -151,6 +155,7 @@ class TrainingJob:
         trainer = Trainer(pipe, examples, config, device=device)
         self._resume(trainer)
         self.plan = plan
+        self.blob_prefix = plan.blob_prefix
         trainer.run(
             on_step=lambda step, loss, sps: self._report(
                 step, plan.total_steps, loss, sps * (plan.total_steps - step)
@@ -194,7 +199,7 @@ class TrainingJob:
 
     def _checkpoint(self, trainer: Any, step: int, loss: float) -> None:
         blobs = self.ctx.blobs
-        prefix = rules.checkpoint_prefix(self.model_id, step)
+        prefix = rules.checkpoint_prefix(self.blob_prefix, step)
         adapter_key, state_key, sample_key = (
             prefix + "adapter.safetensors",
             prefix + "state.pt",
@@ -202,6 +207,7 @@ class TrainingJob:
         )
         with tempfile.TemporaryDirectory() as tmp:
             path = trainer.save_adapter(Path(tmp), dtype=self.serve_dtype)
+            adapter_sha256 = _file_sha256(path)
             with open(path, "rb") as f:
                 blobs.put_file(adapter_key, f, content_type="application/octet-stream")
             blobs.put(adapter_key + ".json", Path(str(path) + ".json").read_bytes(), "application/json")
@@ -231,6 +237,7 @@ class TrainingJob:
                 step,
                 training_job_id=self.ctx.job_id,
                 adapter_key=adapter_key,
+                adapter_sha256=adapter_sha256,
                 state_key=state_key,
                 sample_key=sample_key,
                 loss=float(loss),
@@ -246,12 +253,12 @@ class TrainingJob:
 
         step = plan.total_steps
         blobs = self.ctx.blobs
-        final_key = rules.final_adapter_key(self.model_id)
+        final_key = rules.final_adapter_key(self.blob_prefix)
         with session_scope(self.ctx.sessions) as s:
             last = ckpt_store.get_checkpoint(s, self.model_id, step)
             if last is None:
                 raise RuntimeError(f"no checkpoint at the final step {step}")
-            last_key = last.adapter_key
+            last_key, last_sha256 = last.adapter_key, last.adapter_sha256
         with blobs.open(last_key) as src:
             blobs.put_file(final_key, src, content_type="application/octet-stream")
         blobs.put(final_key + ".json", blobs.get(last_key + ".json"), "application/json")
@@ -273,7 +280,7 @@ class TrainingJob:
                 visual_schema=model.visual_schema,
                 rank=plan.rank,
             )
-        write_export_zip(blobs, last_key, rules.export_key(self.model_id, step), card)
+        write_export_zip(blobs, last_key, rules.export_key(self.blob_prefix, step), card)
         with session_scope(self.ctx.sessions) as s:
             model = model_store.get_model_by_id(s, self.model_id)
             if model is None:
@@ -283,6 +290,7 @@ class TrainingJob:
                 return {"model_id": self.model_id, "status": model.status}
             model.status = rules.transition(model.status, ModelStatus.Completed)
             model.adapter_key = final_key
+            model.adapter_sha256 = last_sha256
             model.active_model_version = step
             model.training_version = "fibo"
             model.training_progress = {
@@ -300,3 +308,12 @@ class TrainingJob:
             model = model_store.get_model_by_id(s, self.model_id)
             if model is not None and model.status == ModelStatus.Stopping:
                 model.status = rules.transition(model.status, target)
+
+
+def _file_sha256(path: Path) -> str:
+    """The adapter's content hash: workers cache loaded adapters by it."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -50,7 +50,7 @@ def _check_model(session: Session, organization_id: int, model_id: int) -> None:
             f"{model.training_version!r}); use /v1/text-to-image/tailored/{model_id}",
             field=field,
         )
-    if not checkpoint_store.serving_adapter_key(session, model):
+    if checkpoint_store.serving_adapter(session, model) is None:
         raise PreconditionFailed(f"tailored model {model_id} has no trained adapter", field=field)
 
 
