@@ -33,12 +33,13 @@ from PIL import Image  # noqa: E402
 from tailor.bootstrap import build_runtime  # noqa: E402
 from tailor.bridge.service import Bridge, make_provider  # noqa: E402
 from tailor.config import Settings  # noqa: E402
-from tailor.jobs.queue import Priority, enqueue  # noqa: E402
-from tailor.jobs.runner import run_pending  # noqa: E402
+from tailor.domain.jobs import CAPTION_IMAGE, CaptionImage  # noqa: E402
+from tailor.jobs.queue import enqueue  # noqa: E402
 from tailor.store import orgs  # noqa: E402
 from tailor.store.db import session_scope  # noqa: E402
 from tailor.store.tables import Dataset, Project  # noqa: E402
 from tailor.store.tables import Image as ImageRow  # noqa: E402
+from tailor.worker.run import run_pending  # noqa: E402
 
 CAPTION = json.dumps(
     {
@@ -139,11 +140,7 @@ def queue_run(home: Path, s: Settings, data: list[bytes]) -> float:
             ses.add(row)
             ses.flush()
             enqueue(
-                ses,
-                "caption_image",
-                {"image_id": row.id, "dataset_id": ds.id},
-                organization_id=org.id,
-                priority=Priority.BACKGROUND,
+                ses, CAPTION_IMAGE, CaptionImage(image_id=row.id, dataset_id=ds.id), organization_id=org.id
             )
     t = time.perf_counter()
     run_pending(rt.queue, rt.job_context())

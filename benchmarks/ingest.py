@@ -81,10 +81,10 @@ def ingest(zip_path: Path, home: Path) -> tuple[float, int, int, float]:
     """Run the bulk upload job on the archive; returns (seconds, done, failed, peak RSS MB)."""
     from tailor.bootstrap import build_runtime
     from tailor.config import Settings
-    from tailor.jobs.runner import run_pending
     from tailor.services import bulk_upload, datasets, projects
     from tailor.store import orgs
     from tailor.store.db import session_scope
+    from tailor.worker.run import run_pending
 
     settings = Settings(home=home, secret_key="bench", workers=0)
     rt = build_runtime(settings, migrate=True)
@@ -96,9 +96,6 @@ def ingest(zip_path: Path, home: Path) -> tuple[float, int, int, float]:
     ds = datasets.create_dataset(rt, org_id, project.id, "bench", "advanced").dataset
     with open(zip_path, "rb") as f:
         bulk_upload.start_bulk_upload(rt, org_id, ds.id, archive=f)
-    from tailor.jobs import handlers
-
-    handlers.load_all()  # import every handler module now: a one-time cost, not ingest time
     with PeakRss() as rss:
         t0 = time.perf_counter()
         ran = run_pending(rt.queue, rt.job_context())

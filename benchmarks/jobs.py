@@ -18,19 +18,33 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tailor.jobs.handlers import JobContext, handler
+from tailor.domain.jobs import JobKind, Priority
+from tailor.jobs.context import JobContext
+from tailor.jobs.registry import Registry
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 
 
-@handler("bench_noop")
-def bench_noop(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class NoArgs:
+    pass
+
+
+BENCH_NOOP = JobKind("bench_noop", NoArgs, Priority.INTERACTIVE)
+
+
+def bench_noop(ctx: JobContext, payload: NoArgs) -> dict[str, Any]:
     """Does nothing: what is measured is the queue."""
     return {}
+
+
+def register(registry: Registry) -> None:
+    registry.add(BENCH_NOOP, bench_noop)
 
 
 @contextmanager
@@ -85,7 +99,7 @@ def _enqueue(rt: Any, n: int) -> list[int]:
     from tailor.store.db import session_scope
 
     with session_scope(rt.sessions) as s:
-        return [enqueue(s, "bench_noop", {}, organization_id=None).id for _ in range(n)]
+        return [enqueue(s, BENCH_NOOP, NoArgs(), organization_id=None).id for _ in range(n)]
 
 
 def _pending(rt: Any) -> int:
@@ -116,7 +130,9 @@ def run_backend(label: str, db_url: str, jobs: int) -> None:
     rt = build_runtime(Settings(home=home, database_url=db_url, secret_key="bench"), migrate=True)
     for workers, poll_s in ((1, 0.25), (2, 0.25)):
         procs = [
-            subprocess.Popen([sys.executable, "-m", "tailor.jobs.process"], env=_env(home, db_url, poll_s))
+            subprocess.Popen(
+                [sys.executable, "-m", "tailor.worker.supervisor"], env=_env(home, db_url, poll_s)
+            )
             for _ in range(workers)
         ]
         try:

@@ -130,7 +130,7 @@ def worker(runtime: Runtime) -> Iterator[object]:
     """A real worker loop (in a thread) on the test's ``runtime``, running until the test ends."""
     import threading
 
-    from tailor.jobs.worker import Worker
+    from tailor.worker.loop import Worker
 
     w = Worker(runtime, poll_interval_s=0.05)
     thread = threading.Thread(target=w.run, name="test-worker", daemon=True)

@@ -1,23 +1,58 @@
-"""The one place that builds concrete stores, queues and engines from settings."""
+"""The composition root: the one place that builds concrete stores, the job registry and queue,
+and the ML resources from settings, for the API and for workers."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from typing import Any
+import threading
+from dataclasses import dataclass
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from tailor.bridge.service import Bridge, build_bridge
 from tailor.config import Settings
 from tailor.domain.signing import UrlSigner
-from tailor.jobs.handlers import JobContext
+from tailor.engine.generation import Generator
+from tailor.jobs.context import JobContext
 from tailor.jobs.queue import JobQueue
+from tailor.jobs.registry import Registry
 from tailor.store.blob_base import BlobStore
 from tailor.store.blobs import open_blob_store
 from tailor.store.db import make_engine, make_sessionmaker, session_scope
+from tailor.worker.handlers import build_registry
 
 log = logging.getLogger(__name__)
+
+
+class Resources:
+    """A process's long-lived ML collaborators, each built on first use and then kept: the VLM
+    bridge and the generator (which loads the base pipeline, so an API process never does)."""
+
+    def __init__(self, settings: Settings, blobs: BlobStore) -> None:
+        self.settings = settings
+        self.blobs = blobs
+        self._lock = threading.Lock()
+        self._bridge: Bridge | None = None
+        self._generator: Generator | None = None
+
+    def bridge(self) -> Bridge:
+        with self._lock:
+            if self._bridge is None:
+                self._bridge = build_bridge(self.settings)
+            return self._bridge
+
+    def generator(self) -> Generator:
+        """The generator; raises ``BaseModelUnavailable`` when the weights cannot be loaded."""
+        with self._lock:
+            if self._generator is None:
+                self._generator = Generator(self.settings, self.blobs)
+            return self._generator
+
+    @property
+    def loaded_generator(self) -> Generator | None:
+        """The generator if it was built (nothing is loaded to answer)."""
+        return self._generator
 
 
 @dataclass
@@ -28,18 +63,19 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     blobs: BlobStore
+    registry: Registry
     queue: JobQueue
     signer: UrlSigner
-    extras: dict[str, Any] = field(default_factory=dict)
+    resources: Resources
 
     def job_context(self) -> JobContext:
-        """A handler context; ``services`` is this process's long-lived cache (pipelines, providers)."""
+        """A handler context, not yet bound to a job (the worker binds it)."""
         return JobContext(
             settings=self.settings,
             engine=self.engine,
             sessions=self.sessions,
             blobs=self.blobs,
-            services=self.extras,
+            resources=self.resources,
         )
 
     def close(self) -> None:
@@ -58,14 +94,22 @@ def build_runtime(settings: Settings, *, migrate: bool = False) -> Runtime:
     blobs = open_blob_store(
         settings.resolved_blob_url, endpoint_url=settings.s3_endpoint_url, region=settings.s3_region
     )
+    registry = build_registry(extra_modules(settings.extra_handler_modules))
     return Runtime(
         settings=settings,
         engine=engine,
         sessions=sessions,
         blobs=blobs,
-        queue=JobQueue(engine, sessions),
+        registry=registry,
+        queue=JobQueue(engine, sessions, registry, settings),
         signer=UrlSigner(settings.resolved_secret_key(), settings.signed_url_ttl_s),
+        resources=Resources(settings, blobs),
     )
+
+
+def extra_modules(value: str) -> list[str]:
+    """``TAILOR_EXTRA_HANDLER_MODULES`` as a list of module names."""
+    return [m.strip() for m in value.split(",") if m.strip()]
 
 
 def ensure_default_token(rt: Runtime) -> str | None:

@@ -68,7 +68,12 @@ class Settings(BaseSettings):
     heartbeat_interval_s: float = Field(2.0, description="How often workers refresh their heartbeat.")
     heartbeat_timeout_s: float = Field(30.0, description="A worker silent this long is presumed dead.")
     job_max_attempts: int = Field(3, description="Attempts of a job before it fails for good.")
-    webhook_max_attempts: int = Field(5, description="Delivery attempts of one webhook.")
+    webhook_max_attempts: int = Field(8, ge=1, description="Delivery attempts of one webhook.")
+    webhook_retry_backoff_s: float = Field(
+        30.0,
+        ge=0,
+        description="Base delay between webhook attempts (doubles per attempt, ±20% jitter, max 1 h).",
+    )
     job_retry_backoff_s: float = Field(
         2.0, ge=0, description="Base delay before a failed job is retried (doubles per attempt, max 5 min)."
     )
@@ -83,7 +88,7 @@ class Settings(BaseSettings):
     )
     webhook_timeout_s: float = Field(10.0, gt=0, description="Time limit of one webhook delivery attempt.")
     extra_handler_modules: str = Field(
-        "", description="Comma-separated modules that workers import to register extra job kinds."
+        "", description="Comma-separated modules whose register(registry) function adds job kinds."
     )
 
     # --- ML engine -----------------------------------------------------------------------------

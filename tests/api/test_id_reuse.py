@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from tailor.bootstrap import Runtime
 from tailor.config import Settings
-from tailor.engine.generation import SERVICE_KEY
 from tailor.store.db import session_scope
 from tailor.store.tables import TailoredModel
 from tests.conftest import make_settings, new_token
@@ -76,5 +75,5 @@ async def test_a_deleted_models_links_files_and_cached_adapter_die_with_it(
     image_b = await _generate(client, auth_b, model_b)
     assert image_b != image_a
     assert (await client.get(download_a)).status_code == 404
-    generator = worker.rt.extras[SERVICE_KEY]  # type: ignore[attr-defined]
+    generator = worker.rt.resources.loaded_generator  # type: ignore[attr-defined]
     assert all(not key.startswith(prefix_a) for key in generator.adapters.loaded_keys)

@@ -12,7 +12,7 @@ import pytest
 
 from tailor.api.app import create_app
 from tailor.bootstrap import Runtime, build_runtime
-from tailor.jobs.runner import run_pending
+from tailor.worker.run import run_pending
 from tests.conftest import make_settings, new_token
 from tests.services.factory import image_bytes, serve, zip_bytes
 from tests.services.v1_support import API, SCHEMA, blob_keys, error_of, make_dataset
@@ -103,9 +103,10 @@ async def test_bulk_upload_queues_captions_with_a_schema(
     assert (await _start(client, auth, d["id"], zip_bytes({"a.jpg": image_bytes()}))).status_code == 202
     job = runtime.queue.claim("test", kinds=["bulk_upload"])
     assert job is not None
-    from tailor.jobs.runner import execute
+    from tailor.worker.run import bind, record, run_attempt
 
-    execute(runtime.queue, runtime.job_context(), job, "test")
+    ctx = bind(runtime.job_context(), runtime.queue, job, "test")
+    record(runtime.queue, job, "test", run_attempt(runtime.registry, job.kind, ctx, dict(job.payload)))
     images = (await client.get(f"{API}/datasets/{d['id']}/images", headers=auth)).json()
     assert [i["caption_source"] for i in images] == ["pending"]
     assert runtime.queue.claim("test", kinds=["caption_image"]) is not None

@@ -259,7 +259,7 @@ async def test_auth_required(client: httpx.AsyncClient) -> None:
 
 async def test_captions_end_to_end(client: httpx.AsyncClient, auth: dict[str, str], runtime: Runtime) -> None:
     """Upload to a dataset with a schema, regenerate all: the caption jobs (offline VLM) fill them in."""
-    from tailor.jobs.runner import run_pending
+    from tailor.worker.run import run_pending
 
     d = await make_dataset(client, auth)
     await client.put(f"{API}/datasets/{d['id']}", json={"visual_schema": SCHEMA}, headers=auth)

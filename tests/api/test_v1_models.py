@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from tailor.bootstrap import Runtime
+from tailor.domain.jobs import Failure, FailureKind
 from tailor.store.db import session_scope
 from tailor.store.tables import Job, Project
 from tests.conftest import new_token
@@ -255,7 +256,7 @@ async def test_stop_running_training_goes_through_stopping(
     assert r.status_code == 200 and r.json()["status"] == "Stopping"
     assert runtime.queue.heartbeat(job.id, "test-worker") is False  # the worker learns of it
     assert (await client.delete(f"{BASE}/models/{mid}", headers=auth)).status_code == 409
-    runtime.queue.fail(job.id, "test-worker", "cancelled", retry=False)
+    runtime.queue.fail(job.id, "test-worker", Failure(FailureKind.cancelled, 409, "cancelled"))
     r = await client.get(f"{BASE}/models/{mid}", headers=auth)
     assert r.json()["status"] == "Stopped"
 
@@ -291,7 +292,7 @@ async def test_a_training_job_that_fails_for_good_fails_the_model(
     assert (await client.post(f"{BASE}/models/{mid}/start_training", headers=auth)).status_code == 200
     job = runtime.queue.claim("test-worker", kinds=["train_model"])
     assert job is not None
-    runtime.queue.fail(job.id, "test-worker", "CUDA out of memory", retry=False)
+    runtime.queue.fail(job.id, "test-worker", Failure(FailureKind.permanent, 500, "CUDA out of memory"))
     body = (await client.get(f"{BASE}/models/{mid}", headers=auth)).json()
     assert body["status"] == "Failed" and "out of memory" in body["error"]
     assert (await client.post(f"{BASE}/models/{mid}/stop_training", headers=auth)).status_code == 409

@@ -10,8 +10,8 @@ import pytest
 
 from tailor.bootstrap import Runtime
 from tailor.config import Settings
-from tailor.jobs.runner import run_pending
 from tailor.store.blob_s3 import S3BlobStore
+from tailor.worker.run import run_pending
 from tests.conftest import make_settings
 from tests.services.factory import image_bytes, png_header_only, zip_bytes
 from tests.services.v1_support import API, blob_keys, make_dataset, upload

@@ -88,9 +88,9 @@ async def test_refine_caption_with_context_images(
     client: httpx.AsyncClient, auth: dict[str, str], runtime: Runtime
 ) -> None:
     ds = make_dataset(runtime, _org(runtime))
-    from tailor.bridge.service import get_bridge
+    from tailor.bridge.service import build_bridge
 
-    caption = get_bridge(runtime.settings, {}).caption(sample_set(1)[0])
+    caption = build_bridge(runtime.settings).caption(sample_set(1)[0])
     body = {
         "dataset_id": ds,
         "structured_prompt": caption,

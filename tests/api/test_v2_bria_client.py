@@ -26,6 +26,7 @@ def settings(tmp_path: Path, db_url: str) -> Settings:
         heartbeat_interval_s=0.2,
         job_retry_backoff_s=0.1,
         webhook_max_attempts=3,
+        webhook_retry_backoff_s=0.1,
     )
 
 

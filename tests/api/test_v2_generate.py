@@ -196,9 +196,9 @@ async def test_base_model_generate_with_jpeg_and_aspect_ratio(
 async def test_model_made_unservable_after_submit_fails_the_request(
     client: httpx.AsyncClient, auth: dict[str, str], runtime: Runtime, model_a: int
 ) -> None:
-    from tailor.jobs.runner import run_pending
     from tailor.store.db import session_scope
     from tailor.store.tables import TailoredModel
+    from tailor.worker.run import run_pending
 
     r = await client.post("/v2/image/generate/tailored", json=tailored(model_a), headers=auth)
     assert r.status_code == 202

@@ -11,12 +11,11 @@ import pytest
 
 from tailor.bootstrap import Runtime
 from tailor.config import Settings
-from tailor.jobs.queue import Priority
 from tailor.services.requests import create_request
 from tailor.store import orgs
 from tailor.store.db import immediate_transaction
 from tests.conftest import make_settings, new_token
-from tests.jobs.helpers import MODULE
+from tests.jobs.helpers import KINDS, MODULE, Args
 from tests.jobs.http_sink import HttpSink
 
 SP = "/v2/structured_prompt/generate"
@@ -63,10 +62,9 @@ def _request(rt: Runtime, token: str, kind: str, payload: dict) -> str:
             s,
             principal,
             endpoint="/test",
-            kind=kind,
-            payload=payload,
+            kind=KINDS[kind],
+            payload=Args(**payload),
             webhook_url=None,
-            priority=Priority.INTERACTIVE,
         )
         return req.request_id
 

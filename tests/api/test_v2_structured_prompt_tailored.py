@@ -7,9 +7,9 @@ import json
 import httpx
 
 from tailor.bootstrap import Runtime
-from tailor.jobs.runner import run_pending
 from tailor.store.db import session_scope
 from tailor.store.orgs import get_or_create_org
+from tailor.worker.run import run_pending
 from tests.bridge.records import make_dataset, make_model
 
 URL = "/v2/structured_prompt/generate/tailored"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 
 from tailor.bootstrap import Runtime
-from tailor.jobs.queue import Priority, enqueue
+from tailor.domain.jobs import CAPTION_IMAGE, CaptionImage
+from tailor.jobs.queue import enqueue
 from tailor.store import orgs
 from tailor.store.db import session_scope
 from tailor.store.models import add_model as store_add_model
@@ -56,11 +57,7 @@ def add_images(
             ids.append(im.id)
             if enqueue_jobs:
                 enqueue(
-                    s,
-                    "caption_image",
-                    {"image_id": im.id, "dataset_id": dataset_id},
-                    organization_id=org,
-                    priority=Priority.BACKGROUND,
+                    s, CAPTION_IMAGE, CaptionImage(image_id=im.id, dataset_id=dataset_id), organization_id=org
                 )
         ds = s.get(Dataset, dataset_id)
         assert ds is not None

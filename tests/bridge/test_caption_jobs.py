@@ -11,8 +11,8 @@ from sqlalchemy import select
 from tailor.bootstrap import Runtime, build_runtime
 from tailor.bridge.prompts import validate_structured_prompt
 from tailor.config import Settings
-from tailor.jobs.runner import run_pending
 from tailor.store.tables import Dataset, Image, Job
+from tailor.worker.run import run_pending
 
 from .fake_vlm import FakeVlm, Reply, serve
 from .images import make_image, sample_set
@@ -92,6 +92,7 @@ def outage_runtime(settings: Settings) -> Iterator[tuple[Runtime, FakeVlm]]:
                 "vlm_max_retries": 1,
                 "vlm_retry_backoff_s": 0.01,
                 "vlm_timeout_s": 2.0,
+                "job_retry_backoff_s": 0.0,
             }
         )
         rt = build_runtime(s, migrate=True)
@@ -99,7 +100,8 @@ def outage_runtime(settings: Settings) -> Iterator[tuple[Runtime, FakeVlm]]:
         rt.close()
 
 
-def test_provider_outage_records_the_reason(outage_runtime: tuple[Runtime, FakeVlm]) -> None:
+def test_provider_outage_is_retried_then_records_the_reason(outage_runtime: tuple[Runtime, FakeVlm]) -> None:
+    """An outage is transient for captions as for every kind: retried, then recorded on the image."""
     rt, _fake = outage_runtime
     org = org_id(rt)
     ds = make_dataset(rt, org)
@@ -109,5 +111,6 @@ def test_provider_outage_records_the_reason(outage_runtime: tuple[Runtime, FakeV
         assert im.caption is None and im.caption_source == "automatic"
         assert "provider down" in (im.caption_error or "") or "ServiceUnavailable" in (im.caption_error or "")
     jobs = _jobs(rt)
-    assert all(j.state == "failed" and "captioning failed" in (j.error or "") for j in jobs)
+    assert all(j.state == "failed" and j.attempts == rt.settings.job_max_attempts for j in jobs)
+    assert all("provider down" in (j.error or "") or "ServiceUnavailable" in (j.error or "") for j in jobs)
     assert _dataset(rt, ds).captions_update_status == "completed"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tailor.bridge.provider_base import VlmInvalidOutput, VlmUnavailable
-from tailor.bridge.service import Bridge, get_bridge
+from tailor.bridge.service import Bridge, build_bridge
 from tailor.config import Settings
 
 from .fake_vlm import FakeVlm, Reply, serve
@@ -44,7 +44,7 @@ def make_bridge(fake: FakeVlm, tmp_path: Path, **overrides: object) -> Bridge:
         "vlm_retry_backoff_s": 0.01,
     }
     values.update(overrides)
-    return get_bridge(Settings(**values), {})  # type: ignore[arg-type]
+    return build_bridge(Settings(**values))  # type: ignore[arg-type]
 
 
 def test_good_json_is_validated_and_normalized(fake: FakeVlm, tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tailor.bridge.prompts import validate_structured_prompt
-from tailor.bridge.service import Bridge, get_bridge
+from tailor.bridge.service import Bridge, build_bridge
 from tailor.config import Settings
 
 from .images import make_image, sample_set
@@ -16,7 +16,7 @@ from .images import make_image, sample_set
 
 @pytest.fixture
 def bridge(tmp_path: Path) -> Bridge:
-    return get_bridge(Settings(home=tmp_path, vlm="offline"), {})  # type: ignore[call-arg]
+    return build_bridge(Settings(home=tmp_path, vlm="offline"))  # type: ignore[call-arg]
 
 
 def _full(text: str) -> dict:

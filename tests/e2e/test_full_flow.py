@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tailor.bootstrap import Runtime
-from tailor.jobs.runner import run_pending
+from tailor.worker.run import run_pending
 from tests.training.helpers import png
 
 V1 = "/v1/tailored-gen"

@@ -58,12 +58,12 @@ def worker_env(settings: Settings) -> dict[str, str]:
 
 @pytest.fixture
 def spawn_worker(settings: Settings) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
-    """Start real worker processes (``python -m tailor.jobs.process``); all are stopped at the end."""
+    """Start real worker processes (``python -m tailor.worker.supervisor``); all are stopped at the end."""
     procs: list[subprocess.Popen[bytes]] = []
 
     def spawn(**env: str) -> subprocess.Popen[bytes]:
         p = subprocess.Popen(
-            [sys.executable, "-m", "tailor.jobs.process"], env={**worker_env(settings), **env}, cwd=REPO
+            [sys.executable, "-m", "tailor.worker.supervisor"], env={**worker_env(settings), **env}, cwd=REPO
         )
         procs.append(p)
         return p

@@ -2,32 +2,46 @@
 
 from __future__ import annotations
 
+import random
 import threading
 from datetime import timedelta
 
 from sqlalchemy import update
 
 from tailor.bootstrap import Runtime
+from tailor.config import Settings
 from tailor.domain.enums import JobState
-from tailor.jobs.queue import Priority, backoff_delay, enqueue, now
-from tailor.jobs.worker import Worker
+from tailor.domain.errors import InvalidInput, UpstreamUnavailable
+from tailor.domain.jobs import (
+    Failure,
+    FailureKind,
+    JobCancelled,
+    JobKind,
+    PermanentJobError,
+    Priority,
+    RetryPolicy,
+    classify,
+)
+from tailor.jobs.queue import enqueue, now
 from tailor.store import jobs as job_store
 from tailor.store.db import session_scope
 from tailor.store.tables import Job
+from tailor.worker.loop import Worker
 from tests.jobs.conftest import wait_until
-from tests.jobs.helpers import MODULE
+from tests.jobs.helpers import KINDS, MODULE, Args
 
 
-def _add(rt: Runtime, kind: str, payload: dict | None = None, **kw: object) -> int:
+def _add(rt: Runtime, kind: str, payload: dict | None = None) -> int:
+    job_kind = KINDS.get(kind) or JobKind(kind, Args, Priority.INTERACTIVE)
     with session_scope(rt.sessions) as s:
-        return enqueue(s, kind, payload or {}, organization_id=None, **kw).id  # type: ignore[arg-type]
+        return enqueue(s, job_kind, Args(**(payload or {})), organization_id=None).id
 
 
 def test_interactive_work_is_claimed_before_long_work_then_oldest_first(runtime: Runtime) -> None:
-    long1 = _add(runtime, "test_noop", priority=Priority.LONG)
-    bg = _add(runtime, "test_noop", priority=Priority.BACKGROUND)
-    inter1 = _add(runtime, "test_noop", priority=Priority.INTERACTIVE)
-    inter2 = _add(runtime, "test_noop", priority=Priority.INTERACTIVE)
+    long1 = _add(runtime, "test_noop_long")
+    bg = _add(runtime, "test_noop_background")
+    inter1 = _add(runtime, "test_noop")
+    inter2 = _add(runtime, "test_noop")
     order = []
     while (job := runtime.queue.claim("w1")) is not None:
         order.append(job.id)
@@ -62,10 +76,11 @@ def test_concurrent_claims_never_hand_out_a_job_twice(runtime: Runtime) -> None:
 
 
 def test_failed_attempt_waits_for_its_backoff_before_retry(runtime: Runtime) -> None:
-    job_id = _add(runtime, "test_noop", max_attempts=3)
+    job_id = _add(runtime, "test_noop_slow_retry")
     job = runtime.queue.claim("w1")
-    assert job is not None
-    assert runtime.queue.fail(job_id, "w1", "boom", retry=True, backoff_s=60) == JobState.queued
+    assert job is not None and job.max_attempts == 3  # the kind's policy: attempts from the settings
+    boom = Failure(FailureKind.transient, 500, "boom")
+    assert runtime.queue.fail(job_id, "w1", boom) == JobState.queued
     assert runtime.queue.claim("w1") is None  # run_after is a minute away
     with session_scope(runtime.sessions) as s:
         s.execute(update(Job).where(Job.id == job_id).values(run_after=now() - timedelta(seconds=1)))
@@ -73,16 +88,30 @@ def test_failed_attempt_waits_for_its_backoff_before_retry(runtime: Runtime) -> 
     assert again is not None and again.id == job_id and again.attempts == 2
 
 
-def test_backoff_doubles_and_is_capped() -> None:
-    assert [backoff_delay(n, 2.0) for n in (1, 2, 3)] == [2.0, 4.0, 8.0]
-    assert backoff_delay(30, 2.0) == 300.0
-    assert backoff_delay(3, 0.0) == 0.0
+def test_backoff_doubles_and_is_capped(settings: Settings) -> None:
+    policy = RetryPolicy(backoff_s=2.0)
+    assert [policy.delay_s(n, settings) for n in (1, 2, 3)] == [2.0, 4.0, 8.0]
+    assert policy.delay_s(30, settings) == 300.0
+    assert RetryPolicy(backoff_s=0.0).delay_s(3, settings) == 0.0
+    jittered = RetryPolicy(backoff_s=10.0, jitter=0.2, max_backoff_s=3600)
+    delays = {round(jittered.delay_s(2, settings, random.Random(i)), 3) for i in range(20)}
+    assert len(delays) > 1 and all(16.0 <= d <= 24.0 for d in delays)
+
+
+def test_one_rule_decides_what_is_retried() -> None:
+    """An upstream outage is transient for every kind; bad input and missing records are final."""
+    assert classify(UpstreamUnavailable("the VLM is down")).retryable
+    assert classify(RuntimeError("bug")).retryable
+    assert not classify(InvalidInput("bad", field="prompt")).retryable
+    assert classify(InvalidInput("bad", field="prompt")).message == "prompt: bad"
+    assert not classify(PermanentJobError("no", code=404)).retryable
+    assert classify(JobCancelled()).kind == FailureKind.cancelled
 
 
 def test_retry_limit_then_failed_with_the_last_error(runtime: Runtime, worker: Worker) -> None:
-    ok = _add(runtime, "test_fail", {"failures": 2}, max_attempts=3)
-    doomed = _add(runtime, "test_fail", {"failures": 5}, max_attempts=3)
-    permanent = _add(runtime, "test_fail", {"permanent": True}, max_attempts=3)
+    ok = _add(runtime, "test_fail", {"failures": 2})
+    doomed = _add(runtime, "test_fail", {"failures": 5})
+    permanent = _add(runtime, "test_fail", {"permanent": True})
     wait_until(lambda: all(runtime.queue.is_terminal(j) for j in (ok, doomed, permanent)))
     a, b, c = (runtime.queue.get(j) for j in (ok, doomed, permanent))
     assert a.state == JobState.completed and a.result == {"attempt": 3} and a.attempts == 3  # type: ignore[union-attr]
@@ -108,7 +137,7 @@ def test_cancel_a_running_job_stops_it_at_its_next_progress(runtime: Runtime, wo
 
 
 def test_reaper_requeues_a_dead_workers_job_then_fails_it_after_max_attempts(runtime: Runtime) -> None:
-    job_id = _add(runtime, "test_noop", max_attempts=2)
+    job_id = _add(runtime, "test_noop_two_tries")
     stale = now() - timedelta(seconds=60)
     for expected in (JobState.queued, JobState.failed):
         assert runtime.queue.claim("dead-worker") is not None

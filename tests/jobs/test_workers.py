@@ -14,17 +14,18 @@ import pytest
 from tailor.bootstrap import Runtime
 from tailor.config import Settings
 from tailor.domain.enums import JobState
-from tailor.jobs.process import WorkerSupervisor
 from tailor.jobs.queue import enqueue
 from tailor.store.db import session_scope
+from tailor.worker.supervisor import WorkerSupervisor
 from tests.jobs.conftest import REPO, wait_until, worker_env
+from tests.jobs.helpers import KINDS, Args
 
 Spawn = Callable[..., subprocess.Popen[bytes]]
 
 
-def _add(rt: Runtime, kind: str, payload: dict, **kw: object) -> int:
+def _add(rt: Runtime, kind: str, payload: dict) -> int:
     with session_scope(rt.sessions) as s:
-        return enqueue(s, kind, payload, organization_id=None, **kw).id  # type: ignore[arg-type]
+        return enqueue(s, KINDS[kind], Args(**payload), organization_id=None).id
 
 
 def _lines(log: Path) -> list[tuple[int, str, int, int]]:
@@ -69,7 +70,7 @@ def test_job_of_a_sigkilled_worker_completes_on_another(
     runtime: Runtime, spawn_worker: Spawn, tmp_path: Path
 ) -> None:
     log = tmp_path / "runs.log"
-    job_id = _add(runtime, "test_sleep", {"log": str(log), "seconds": 2.0}, max_attempts=3)
+    job_id = _add(runtime, "test_sleep", {"log": str(log), "seconds": 2.0})
     first = spawn_worker()
     wait_until(lambda: any(tag == "start" for _j, tag, _p, _a in _lines(log)), what="the job to start")
     first.kill()  # SIGKILL mid-job: no chance to clean up

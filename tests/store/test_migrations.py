@@ -56,8 +56,9 @@ def test_upgrade_from_0001_keeps_rows_and_stops_id_reuse(tmp_path) -> None:  # t
         )
         for model_id in (1, 2):
             conn.exec_driver_sql(
-                "INSERT INTO models (id, organization_id, project_id, dataset_id, name, status, training_mode,"
-                f" created_at, updated_at) VALUES ({model_id}, 1, 1, 1, 'm', 'Completed', 'expert', {stamps})"
+                "INSERT INTO models (id, organization_id, project_id, dataset_id, name, status,"
+                " training_mode, created_at, updated_at)"
+                f" VALUES ({model_id}, 1, 1, 1, 'm', 'Completed', 'expert', {stamps})"
             )
         conn.exec_driver_sql(
             "INSERT INTO checkpoints (id, model_id, checkpoint_step, adapter_key, created_at, updated_at)"
@@ -77,7 +78,8 @@ def test_upgrade_from_0001_keeps_rows_and_stops_id_reuse(tmp_path) -> None:  # t
             conn.exec_driver_sql("DELETE FROM models WHERE id = 2")
             conn.exec_driver_sql(
                 "INSERT INTO models (organization_id, project_id, dataset_id, name, status, training_mode,"
-                f" blob_prefix, created_at, updated_at) VALUES (1, 1, 1, 'n', 'Created', 'expert', 'x/', {stamps})"
+                " blob_prefix, created_at, updated_at)"
+                f" VALUES (1, 1, 1, 'n', 'Created', 'expert', 'x/', {stamps})"
             )
             assert conn.exec_driver_sql("SELECT max(id) FROM models").scalar() == 3
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1

@@ -15,10 +15,10 @@ import torch
 from safetensors.torch import load as load_safetensors
 
 from tailor.bootstrap import Runtime
-from tailor.jobs.runner import run_pending
 from tailor.store.checkpoints import serving_adapter
 from tailor.store.db import session_scope
 from tailor.store.tables import TailoredModel
+from tailor.worker.run import run_pending
 from tests.training.helpers import caption, seed_dataset
 
 BASE = "/v1/tailored-gen"

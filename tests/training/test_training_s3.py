@@ -12,8 +12,8 @@ import pytest
 
 from tailor.bootstrap import Runtime
 from tailor.config import Settings
-from tailor.jobs.runner import run_pending
 from tailor.store.blob_s3 import S3BlobStore
+from tailor.worker.run import run_pending
 from tests.conftest import make_settings
 from tests.training.helpers import seed_dataset
 from tests.training.test_training_job import BASE, fetch, start_model

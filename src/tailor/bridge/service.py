@@ -1,14 +1,13 @@
 """The bridge: one object that turns images and words into validated structured prompts.
 
-``get_bridge(settings, services)`` returns the process's bridge (kept in ``services``), backed by the
-provider that ``TAILOR_VLM`` names: ``offline`` (the default) or a litellm model id.
+``build_bridge(settings)`` makes one, backed by the provider that ``TAILOR_VLM`` names: ``offline``
+(the default) or a litellm model id. Each process keeps one (``bootstrap.Resources.bridge``).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -23,8 +22,6 @@ from tailor.domain.errors import InvalidInput
 log = logging.getLogger(__name__)
 
 MAX_PROMPT_CHARS = 10_000
-_SERVICE_KEY = "vlm_bridge"
-_lock = threading.Lock()
 
 
 def _fill_from(base: dict[str, Any] | None) -> Callable[[dict[str, Any]], dict[str, Any]]:
@@ -204,17 +201,11 @@ def make_provider(settings: Settings) -> VlmProvider:
     return LiteLLMProvider(settings)
 
 
-def get_bridge(settings: Settings, services: dict[str, Any]) -> Bridge:
-    """This process's bridge, built once and kept in ``services`` (rebuilt if the VLM settings change)."""
-    key = (settings.vlm, settings.vlm_base_url, settings.vlm_timeout_s, settings.vlm_concurrency)
-    with _lock:
-        cached = services.get(_SERVICE_KEY)
-        if cached is not None and cached[0] == key:
-            return cached[1]  # type: ignore[no-any-return]
-        bridge = Bridge(make_provider(settings), settings)
-        if bridge.name == "offline":
-            log.info("VLM bridge: offline provider (deterministic fallback; set TAILOR_VLM for a real VLM)")
-        else:
-            log.info("VLM bridge: %s (concurrency %d)", bridge.name, settings.vlm_concurrency)
-        services[_SERVICE_KEY] = (key, bridge)
-        return bridge
+def build_bridge(settings: Settings) -> Bridge:
+    """A bridge over the provider that ``settings.vlm`` names (one per process: see ``bootstrap``)."""
+    bridge = Bridge(make_provider(settings), settings)
+    if bridge.name == "offline":
+        log.info("VLM bridge: offline provider (deterministic fallback; set TAILOR_VLM for a real VLM)")
+    else:
+        log.info("VLM bridge: %s (concurrency %d)", bridge.name, settings.vlm_concurrency)
+    return bridge

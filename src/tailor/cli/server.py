@@ -12,7 +12,7 @@ from tailor.cli.main import app
 
 if TYPE_CHECKING:
     from tailor.config import Settings
-    from tailor.jobs.process import WorkerSupervisor
+    from tailor.worker.supervisor import WorkerSupervisor
 
 
 @app.command()
@@ -84,7 +84,7 @@ def worker_env(settings: Settings) -> dict[str, str]:
 
 def start_local_workers(settings: Settings) -> WorkerSupervisor | None:
     """Start ``settings.workers`` supervised worker processes (None when it is 0)."""
-    from tailor.jobs.process import WorkerSupervisor
+    from tailor.worker.supervisor import WorkerSupervisor
 
     if settings.workers <= 0:
         return None

@@ -24,7 +24,7 @@ def worker(
     TAILOR_WORKER_SHUTDOWN_GRACE_S).
     """
     from tailor.config import load_settings
-    from tailor.jobs.process import WorkerSupervisor, run_worker
+    from tailor.worker.supervisor import WorkerSupervisor, run_worker
 
     settings = load_settings()
     if settings.database_url is None:

@@ -15,9 +15,6 @@ from tailor.store.blob_base import BlobNotFound, BlobStore
 
 log = logging.getLogger(__name__)
 
-SERVICE_KEY = "engine.generator"
-_create_lock = threading.Lock()
-
 
 @dataclass(frozen=True)
 class ImageRequest:
@@ -117,15 +114,3 @@ class Generator:
                 req.influence,
             )
         return png
-
-
-def get_generator(settings: Settings, services: dict[str, Any], blobs: BlobStore) -> Generator:
-    """The worker's generator, created once and kept in ``services``."""
-    gen = services.get(SERVICE_KEY)
-    if gen is None:
-        with _create_lock:
-            gen = services.get(SERVICE_KEY)
-            if gen is None:
-                gen = Generator(settings, blobs)
-                services[SERVICE_KEY] = gen
-    return gen  # type: ignore[no-any-return]

@@ -1,1 +1,1 @@
-"""Durable jobs: the queue in the metadata store, handlers by kind, workers that run them."""
+"""Durable jobs: the queue in the metadata store, the registry of kinds, and the context handlers get."""

@@ -2,9 +2,9 @@
 
 Claiming is atomic: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, a ``BEGIN IMMEDIATE`` write transaction on
 SQLite. Lower ``priority`` values are claimed first (interactive work before long work), then oldest.
-A failed attempt goes back to the queue with an exponential delay (``run_after``) while attempts
-remain. Every transition to a terminal state also schedules the request's webhook, if it has one, in
-the same transaction.
+Whether and when a failed attempt goes back to the queue is the kind's retry policy
+(``tailor.domain.jobs``), read from the registry. Every transition to a terminal state runs the
+registry's hooks in the same transaction (the kind's failure hook; the request's webhook).
 
 Times are always computed in Python (UTC) and compared in SQL as bound values, so SQLite (which keeps
 naive ISO strings) and PostgreSQL (``timestamptz``) order them the same way.
@@ -14,29 +14,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, or_, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from tailor.domain.enums import TERMINAL_JOB_STATES, JobState
-from tailor.jobs import handlers
-from tailor.store import requests as request_store
+from tailor.domain.jobs import Failure, FailureKind, JobKind
+from tailor.jobs.registry import Registry
 from tailor.store.db import immediate_transaction, is_sqlite, session_scope
 from tailor.store.tables import Job
 
-WEBHOOK_KIND = "webhook"
-MAX_BACKOFF_S = 300.0
-# Webhook jobs retry on their own schedule; the handler enforces ``settings.webhook_max_attempts``.
-WEBHOOK_JOB_MAX_ATTEMPTS = 100
-
-
-class Priority:
-    """Claim order: lower first."""
-
-    INTERACTIVE = 10  # generation, structured prompts, VLM calls a user waits on
-    BACKGROUND = 50  # captions, bulk uploads
-    LONG = 100  # training, video
+P = TypeVar("P")
 
 
 def now() -> datetime:
@@ -50,30 +39,22 @@ def as_utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
-def backoff_delay(attempts: int, base_s: float) -> float:
-    """Delay before the next attempt after ``attempts`` failed ones: base, 2x base, 4x base..."""
-    if base_s <= 0:
-        return 0.0
-    return float(min(base_s * 2 ** max(attempts - 1, 0), MAX_BACKOFF_S))
-
-
 def enqueue(
     session: Session,
-    kind: str,
-    payload: dict[str, Any],
+    kind: JobKind[P],
+    payload: P,
     *,
     organization_id: int | None,
-    priority: int = Priority.BACKGROUND,
-    max_attempts: int = 3,
     run_after: datetime | None = None,
 ) -> Job:
-    """Add a job in the caller's transaction, so it commits (or not) with the records it serves."""
+    """Add a ``kind`` job in the caller's transaction, so it commits (or not) with the records it
+    serves. Its priority is the kind's; its attempts are set from the kind's policy when claimed."""
     job = Job(
-        kind=kind,
-        payload=payload,
+        kind=kind.name,
+        payload=kind.dump(payload),
         organization_id=organization_id,
-        priority=priority,
-        max_attempts=max(1, max_attempts),
+        priority=int(kind.priority),
+        max_attempts=kind.retry.max_attempts or 1,
         state=JobState.queued,
         attempts=0,
         cancel_requested=False,
@@ -84,32 +65,25 @@ def enqueue(
     return job
 
 
-def after_terminal(session: Session, job: Job) -> None:
-    """Settle the records of a job that did not complete (its kind's failure hook), and schedule the
-    webhook of the request served by ``job`` (if any), in the caller's transaction."""
-    if job.state != JobState.completed:
-        hook = handlers.failure_hook(job.kind)
-        if hook is not None:
-            hook(session, job)
-    req = request_store.take_pending_webhook(session, job.id)
-    if req is not None:
-        enqueue(
-            session,
-            WEBHOOK_KIND,
-            {"request_id": req.request_id},
-            organization_id=req.organization_id,
-            priority=Priority.INTERACTIVE,
-            max_attempts=WEBHOOK_JOB_MAX_ATTEMPTS,
-        )
-
-
 class JobQueue:
-    """Claim, heartbeat and finish jobs. One instance per process; thread-safe (no shared session)."""
+    """Claim, heartbeat and finish jobs. One instance per process; thread-safe (no shared session).
 
-    def __init__(self, engine: Engine, sessions: sessionmaker[Session]) -> None:
+    ``registry`` gives each kind's retry policy and the hooks run when a job ends; ``settings`` the
+    values those policies read (attempts, backoff)."""
+
+    def __init__(
+        self, engine: Engine, sessions: sessionmaker[Session], registry: Registry, settings: Any
+    ) -> None:
         self.engine = engine
         self.sessions = sessions
+        self.registry = registry
+        self.settings = settings
         self._sqlite = is_sqlite(str(engine.url))
+
+    def _ended(self, s: Session, job: Job) -> None:
+        job.finished_at = now()
+        s.flush()
+        self.registry.settle(s, job, completed=job.state == JobState.completed)
 
     # --- claiming --------------------------------------------------------------------------------
     def _runnable(self, kinds: Iterable[str] | None) -> Any:
@@ -142,6 +116,8 @@ class JobQueue:
             job.state = JobState.running
             job.worker_id = worker_id
             job.attempts += 1
+            if job.kind in self.registry:
+                job.max_attempts = self.registry.kind(job.kind).retry.attempts(self.settings)
             job.started_at = t
             job.heartbeat_at = t
             job.run_after = None
@@ -222,39 +198,28 @@ class JobQueue:
             job.result = result
             job.error = None
             job.error_code = None
-            job.finished_at = now()
-            s.flush()
-            after_terminal(s, job)
+            self._ended(s, job)
             return True
 
-    def fail(
-        self,
-        job_id: int,
-        worker_id: str,
-        error: str,
-        *,
-        retry: bool,
-        code: int | None = None,
-        backoff_s: float = 0.0,
-    ) -> str | None:
-        """Record a failure: back to the queue while attempts remain (and ``retry``), else failed
-        (or cancelled, when cancel was requested). Returns the new state, None if not ours."""
+    def fail(self, job_id: int, worker_id: str, failure: Failure) -> str | None:
+        """Record a failed attempt: back to the queue, after the kind's backoff, while the failure is
+        transient and attempts remain; else failed (or cancelled, when cancel was requested).
+        Returns the new state, None if the job was no longer this worker's."""
         with immediate_transaction(self.engine) as s:
             job = self._locked_running(s, job_id, worker_id)
             if job is None:
                 return None
-            job.error = error
-            job.error_code = code
-            if retry and job.attempts < job.max_attempts and not job.cancel_requested:
+            job.error = failure.message
+            job.error_code = failure.code
+            if failure.retryable and job.attempts < job.max_attempts and not job.cancel_requested:
                 job.state = JobState.queued
                 job.worker_id = None
-                delay = backoff_delay(job.attempts, backoff_s)
+                delay = self.registry.kind(job.kind).retry.delay_s(job.attempts, self.settings)
                 job.run_after = now() + timedelta(seconds=delay) if delay else None
             else:
-                job.state = JobState.cancelled if job.cancel_requested else JobState.failed
-                job.finished_at = now()
-                s.flush()
-                after_terminal(s, job)
+                cancelled = job.cancel_requested or failure.kind == FailureKind.cancelled
+                job.state = JobState.cancelled if cancelled else JobState.failed
+                self._ended(s, job)
             return str(job.state)
 
     def release(self, job_id: int, worker_id: str) -> bool:
@@ -266,9 +231,7 @@ class JobQueue:
             if job.cancel_requested:
                 job.state = JobState.cancelled
                 job.error = "cancelled"
-                job.finished_at = now()
-                s.flush()
-                after_terminal(s, job)
+                self._ended(s, job)
                 return True
             job.state = JobState.queued
             job.worker_id = None
@@ -287,17 +250,15 @@ class JobQueue:
             if job.state == JobState.queued:
                 job.state = JobState.cancelled
                 job.error = "cancelled"
-                job.finished_at = now()
-                s.flush()
-                after_terminal(s, job)
+                self._ended(s, job)
             elif job.state == JobState.running:
                 job.cancel_requested = True
             return str(job.state)
 
     # --- recovery --------------------------------------------------------------------------------
-    def reap(self, timeout_s: float, *, backoff_s: float = 0.0) -> list[tuple[int, str]]:
-        """Return running jobs whose heartbeat is older than ``timeout_s`` (dead worker) to the queue,
-        or fail them when no attempt is left. Returns ``[(job_id, new_state)]``."""
+    def reap(self, timeout_s: float) -> list[tuple[int, str]]:
+        """Return running jobs whose heartbeat is older than ``timeout_s`` (dead worker) to the queue
+        at once, or fail them when no attempt is left. Returns ``[(job_id, new_state)]``."""
         cutoff = now() - timedelta(seconds=timeout_s)
         out: list[tuple[int, str]] = []
         with immediate_transaction(self.engine) as s:
@@ -313,14 +274,11 @@ class JobQueue:
                 elif job.attempts < job.max_attempts:
                     job.state = JobState.queued
                     job.error = lost
-                    delay = backoff_delay(job.attempts, backoff_s)
-                    job.run_after = now() + timedelta(seconds=delay) if delay else None
+                    job.run_after = None
                 else:
                     job.state = JobState.failed
                     job.error = f"{lost}; giving up after {job.attempts} attempt(s)"
                 if job.state != JobState.queued:
-                    job.finished_at = now()
-                    s.flush()
-                    after_terminal(s, job)
+                    self._ended(s, job)
                 out.append((job.id, str(job.state)))
         return out

@@ -24,8 +24,10 @@ from sqlalchemy.orm import Session
 from tailor.domain import datasets as rules
 from tailor.domain.enums import BulkUploadStatus, DatasetStatus
 from tailor.domain.errors import NotFound, TailorError
-from tailor.jobs.handlers import JobContext, handler, on_failure
-from tailor.jobs.queue import Priority, enqueue
+from tailor.domain.jobs import BULK_UPLOAD
+from tailor.domain.jobs import BulkUpload as BulkUploadPayload
+from tailor.jobs.context import JobContext
+from tailor.jobs.queue import enqueue
 from tailor.services.blob_refs import delete_quietly, delete_unreferenced
 from tailor.services.context import Stores
 from tailor.services.datasets import require_dataset
@@ -48,7 +50,6 @@ from tailor.store.tables import BulkUpload
 
 log = logging.getLogger(__name__)
 
-JOB_KIND = "bulk_upload"
 BATCH = 25
 INGEST_THREADS = 2  # decode/store threads per bulk upload (bounds CPU share and memory)
 _SPOOL = 64 * 1024 * 1024
@@ -95,12 +96,7 @@ def start_bulk_upload(
                 failed_images=[],
             )
             job = enqueue(
-                s,
-                JOB_KIND,
-                {"bulk_upload_id": row.id},
-                organization_id=organization_id,
-                priority=Priority.BACKGROUND,
-                max_attempts=1,
+                s, BULK_UPLOAD, BulkUploadPayload(bulk_upload_id=row.id), organization_id=organization_id
             )
             row.job_id = job.id
             s.flush()
@@ -354,22 +350,15 @@ def run_bulk_upload(rt: Stores, bulk_upload_id: int, ctx: JobContext | None = No
     return {"bulk_upload_id": bulk_upload_id, "status": str(status), "added": len(ingest.added_ids)}
 
 
-@on_failure(JOB_KIND)
-def _bulk_upload_job_ended(session: Session, job: Any) -> None:
-    """The job died without finishing (its worker was killed, say): the upload has failed."""
-    row = store.get_bulk_upload(session, int((job.payload or {}).get("bulk_upload_id", 0)))
+def settle_interrupted(session: Session, bulk_upload_id: int, reason: str | None) -> None:
+    """The upload's job ended without finishing (its worker was killed, say): the upload has failed."""
+    row = store.get_bulk_upload(session, bulk_upload_id)
     if row is not None and row.status in (BulkUploadStatus.pending, BulkUploadStatus.processing):
         row.status = BulkUploadStatus.failed
         row.error = (
-            f"the upload was interrupted ({job.error or 'its job ended'}); "
+            f"the upload was interrupted ({reason or 'its job ended'}); "
             f"{row.done} image(s) were added before that"
         )
 
 
-@handler(JOB_KIND)
-def bulk_upload_job(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
-    """Job handler for ``bulk_upload``: payload ``{"bulk_upload_id": int}``."""
-    return run_bulk_upload(ctx, int(payload["bulk_upload_id"]), ctx)
-
-
-__all__ = ["bulk_status", "bulk_upload_job", "run_bulk_upload", "start_bulk_upload"]
+__all__ = ["bulk_status", "run_bulk_upload", "settle_interrupted", "start_bulk_upload"]

@@ -1,6 +1,6 @@
 """What use cases need from the process: settings, database sessions, blob store.
 
-Both ``bootstrap.Runtime`` (API) and ``jobs.handlers.JobContext`` (workers) provide it.
+Both ``bootstrap.Runtime`` (API) and ``jobs.context.JobContext`` (workers) provide it.
 """
 
 from __future__ import annotations

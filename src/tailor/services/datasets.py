@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 from tailor.domain import datasets as rules
 from tailor.domain.enums import CaptionSource, CaptionsUpdateStatus, DatasetStatus, UploadType
 from tailor.domain.errors import Conflict, InvalidInput, NotFound
-from tailor.jobs.queue import Priority, enqueue
+from tailor.domain.jobs import CAPTION_IMAGE, CaptionImage
+from tailor.jobs.queue import enqueue
 from tailor.services.blob_refs import delete_model_files, delete_unreferenced
 from tailor.services.context import Stores
 from tailor.store import datasets as store
@@ -37,10 +38,9 @@ def enqueue_caption(session: Session, image: Image) -> None:
     """Queue a caption job for ``image`` (same transaction) and mark its caption pending."""
     enqueue(
         session,
-        CAPTION_JOB,
-        {"image_id": image.id, "dataset_id": image.dataset_id},
+        CAPTION_IMAGE,
+        CaptionImage(image_id=image.id, dataset_id=image.dataset_id),
         organization_id=image.organization_id,
-        priority=Priority.BACKGROUND,
     )
     image.caption_source = CaptionSource.pending
     image.caption_error = None

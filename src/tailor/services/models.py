@@ -21,7 +21,8 @@ from tailor.domain.enums import (
     TrainingMode,
 )
 from tailor.domain.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
-from tailor.jobs.queue import JobQueue, Priority, enqueue
+from tailor.domain.jobs import TRAIN_MODEL, TrainModel
+from tailor.jobs.queue import JobQueue, enqueue
 from tailor.services.training import choose_parameters
 from tailor.store import checkpoints as ckpt_store
 from tailor.store import models as store
@@ -141,8 +142,6 @@ def start_training(
     organization_id: int,
     model_id: int,
     params: dict[str, Any] | None,
-    *,
-    max_attempts: int = 3,
 ) -> TailoredModel:
     """Validate, choose the parameters, snapshot the schema and enqueue the training job."""
     model = get_model(session, organization_id, model_id)
@@ -190,14 +189,7 @@ def start_training(
     }
     if project is not None:
         project.training_version = "fibo"
-    job = enqueue(
-        session,
-        TRAIN_KIND,
-        {"model_id": model.id},
-        organization_id=organization_id,
-        priority=Priority.LONG,
-        max_attempts=max_attempts,
-    )
+    job = enqueue(session, TRAIN_MODEL, TrainModel(model_id=model.id), organization_id=organization_id)
     model.job_id = job.id
     session.flush()
     return model

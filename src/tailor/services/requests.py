@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
 from tailor.domain.enums import JobState, RequestStatus
 from tailor.domain.errors import InvalidInput
+from tailor.domain.jobs import DELIVER_WEBHOOK, DeliverWebhook, JobKind
 from tailor.domain.signing import UrlSigner
-from tailor.jobs.queue import Priority, enqueue
+from tailor.jobs.queue import enqueue
 from tailor.store import requests as request_store
 from tailor.store.orgs import Principal
 from tailor.store.tables import GenerationRequest, Job
 
-DEFAULT_MAX_ATTEMPTS = 3
+P = TypeVar("P")
 
 
 def new_request_id() -> str:
@@ -39,16 +40,26 @@ def check_webhook_url(url: str, *, allow_private: bool | None) -> None:
         check_public_url(url, allow_private=allow_private, field="webhook_url")
 
 
+def schedule_webhook(session: Session, job: Job) -> None:
+    """Terminal hook: queue the webhook of the request ``job`` served, if it has one and it is due."""
+    req = request_store.take_pending_webhook(session, job.id)
+    if req is not None:
+        enqueue(
+            session,
+            DELIVER_WEBHOOK,
+            DeliverWebhook(request_id=req.request_id),
+            organization_id=req.organization_id,
+        )
+
+
 def create_request(
     session: Session,
     principal: Principal,
     *,
     endpoint: str,
-    kind: str,
-    payload: dict[str, Any],
+    kind: JobKind[P],
+    payload: P,
     webhook_url: str | None,
-    priority: int = Priority.INTERACTIVE,
-    max_attempts: int | None = None,
     allow_private_urls: bool | None = None,
 ) -> GenerationRequest:
     """Add a ``requests`` row and its job in the caller's transaction.
@@ -59,14 +70,7 @@ def create_request(
     """
     if webhook_url:
         check_webhook_url(webhook_url, allow_private=allow_private_urls)
-    job = enqueue(
-        session,
-        kind,
-        payload,
-        organization_id=principal.organization_id,
-        priority=priority,
-        max_attempts=max_attempts or DEFAULT_MAX_ATTEMPTS,
-    )
+    job = enqueue(session, kind, payload, organization_id=principal.organization_id)
     return request_store.add_request(
         session,
         request_id=new_request_id(),

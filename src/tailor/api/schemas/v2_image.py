@@ -8,8 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tailor.domain.enums import AspectRatio
 from tailor.domain.errors import InvalidInput
+from tailor.domain.jobs import SEED_MAX
 
-SEED_MAX = 2**32 - 1
 MAX_PROMPT_CHARS = 20_000
 
 

@@ -20,7 +20,8 @@ from typing import Any
 
 from tailor.domain import models as rules
 from tailor.domain.enums import ModelStatus
-from tailor.jobs.handlers import JobCancelled, JobContext, PermanentJobError
+from tailor.domain.jobs import JobCancelled, PermanentJobError
+from tailor.jobs.context import JobContext
 from tailor.store import checkpoints as ckpt_store
 from tailor.store import models as model_store
 from tailor.store.db import session_scope

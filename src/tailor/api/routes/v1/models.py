@@ -133,9 +133,7 @@ def start_training(
 ) -> dict[str, Any]:
     if body is not None and not isinstance(body, dict):
         raise InvalidInput("the body must be a JSON object of training parameters", field="body")
-    model = svc.start_training(
-        session, org.organization_id, model_id, body, max_attempts=rt.settings.job_max_attempts
-    )
+    model = svc.start_training(session, org.organization_id, model_id, body)
     return _one(rt, session, base_url, model)
 
 

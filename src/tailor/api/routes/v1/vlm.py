@@ -20,7 +20,6 @@ from tailor.api.schemas.v1_vlm import (
     VisualSchemaPublic,
 )
 from tailor.bridge.inputs import load_images
-from tailor.bridge.service import get_bridge
 from tailor.domain.enums import DatasetStatus
 from tailor.domain.errors import Conflict, InvalidInput, NotFound
 from tailor.store import datasets as dataset_store
@@ -45,7 +44,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 def generate_visual_schema(body: VisualSchemaCreate, rt: RuntimeDep, _: CurrentOrg) -> dict[str, str]:
     """The fields constant across the samples (style, medium, palette, lighting, recurring subject)."""
     images = load_images(body.images, rt.settings, "images")
-    return {"visual_schema": get_bridge(rt.settings, rt.extras).visual_schema(images)}
+    return {"visual_schema": rt.resources.bridge().visual_schema(images)}
 
 
 @router.post(
@@ -69,7 +68,7 @@ def refine_structured_prompt(
         raise Conflict(f"dataset {body.dataset_id} is {dataset.status}; only draft datasets can be refined")
     session.rollback()  # release the read before the (possibly slow) VLM call
     images = load_images(body.context_images or [], rt.settings, "context_images")
-    bridge = get_bridge(rt.settings, rt.extras)
+    bridge = rt.resources.bridge()
     return {"structured_prompt": bridge.refine(body.structured_prompt, body.instruction, images or None)}
 
 
@@ -88,4 +87,4 @@ def generate_prefix(body: PrefixCreate, rt: RuntimeDep, _: CurrentOrg) -> dict[s
         raise InvalidInput("give 1-6 images (base64) or image_urls", field="images")
     field = "images" if body.images else "image_urls"
     images = load_images(values, rt.settings, field)
-    return {"prefix": get_bridge(rt.settings, rt.extras).prefix(images)}
+    return {"prefix": rt.resources.bridge().prefix(images)}

@@ -11,17 +11,17 @@ from sqlalchemy.orm import Session
 
 from tailor.api.deps import BaseUrl, CurrentOrg, RuntimeDep, SessionDep
 from tailor.api.routes.v2.protocol import answer
-from tailor.api.schemas.v2_image import SEED_MAX, ImageGenerateRequest, TailoredImageRequest
+from tailor.api.schemas.v2_image import ImageGenerateRequest, TailoredImageRequest
 from tailor.domain.enums import ModelStatus
 from tailor.domain.errors import NotFound, PreconditionFailed
-from tailor.jobs.queue import Priority
+from tailor.domain.jobs import GENERATE_IMAGE, SEED_MAX, GenerateImage
+from tailor.services.reference_images import store_reference_images
 from tailor.services.requests import create_request
 from tailor.store import checkpoints as checkpoint_store
 from tailor.store import models as model_store
 
 router = APIRouter(prefix="/v2", tags=["Image Generation"])
 
-KIND = "generate_image"  # handled by tailor.engine.handlers
 FIBO_VERSION = "fibo"
 
 RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -81,25 +81,24 @@ async def generate_tailored(
     body.check_inputs()
     structured = _valid_structured_prompt(body.structured_prompt)
     _check_model(session, principal.organization_id, model_id)
-    payload = {
-        "model_id": model_id,
-        "prompt": body.prompt,
-        "structured_prompt": structured,
-        "negative_prompt": body.negative_prompt,
-        "guidance_scale": body.guidance_scale,
-        "aspect_ratio": body.aspect_ratio.value,
-        "steps_num": body.steps_num,
-        "seed": _seed(body.seed),
-        "influence": body.tailored_model_influence,
-    }
+    payload = GenerateImage(
+        model_id=model_id,
+        prompt=body.prompt,
+        structured_prompt=structured,
+        negative_prompt=body.negative_prompt,
+        guidance_scale=body.guidance_scale,
+        aspect_ratio=body.aspect_ratio.value,
+        steps_num=body.steps_num,
+        seed=_seed(body.seed),
+        influence=body.tailored_model_influence,
+    )
     req = create_request(
         session,
         principal,
         endpoint="/v2/image/generate/tailored",
-        kind=KIND,
+        kind=GENERATE_IMAGE,
         payload=payload,
         webhook_url=body.webhook_url,
-        priority=Priority.INTERACTIVE,
         allow_private_urls=rt.settings.allow_private_urls,
     )
     return await answer(rt, base_url, req, body.sync)
@@ -116,26 +115,26 @@ async def generate_base(
     """prompt | images | images + prompt | structured_prompt (+ seed) | structured_prompt + prompt."""
     body.check_inputs()
     structured = _valid_structured_prompt(body.structured_prompt)
-    payload = {
-        "model_id": None,
-        "prompt": body.prompt,
-        "structured_prompt": structured,
-        "images": body.images or [],
-        "negative_prompt": body.negative_prompt,
-        "guidance_scale": body.guidance_scale,
-        "aspect_ratio": body.aspect_ratio.value,
-        "steps_num": body.steps_num,
-        "seed": _seed(body.seed),
-        "output_type": body.output_type,
-    }
+    images = store_reference_images(rt, principal.organization_id, body.images or [])
+    payload = GenerateImage(
+        prompt=body.prompt,
+        structured_prompt=structured,
+        image_keys=images.keys,
+        image_urls=images.urls,
+        negative_prompt=body.negative_prompt,
+        guidance_scale=body.guidance_scale,
+        aspect_ratio=body.aspect_ratio.value,
+        steps_num=body.steps_num,
+        seed=_seed(body.seed),
+        output_type=body.output_type,
+    )
     req = create_request(
         session,
         principal,
         endpoint="/v2/image/generate",
-        kind=KIND,
+        kind=GENERATE_IMAGE,
         payload=payload,
         webhook_url=body.webhook_url,
-        priority=Priority.INTERACTIVE,
         allow_private_urls=rt.settings.allow_private_urls,
     )
     return await answer(rt, base_url, req, body.sync)

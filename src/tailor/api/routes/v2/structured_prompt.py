@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import io
 import secrets
-import uuid
 
 from anyio import to_thread
 from fastapi import APIRouter
@@ -17,18 +13,16 @@ from sqlalchemy.orm import Session
 from tailor.api.deps import BaseUrl, CurrentOrg, RuntimeDep, SessionDep
 from tailor.api.routes.v2.protocol import answer
 from tailor.bootstrap import Runtime
-from tailor.domain.errors import InvalidInput, TooLarge, UnsupportedMedia
-from tailor.jobs.queue import Priority
+from tailor.domain.errors import InvalidInput
+from tailor.domain.jobs import SEED_MAX, STRUCTURED_PROMPT, StructuredPrompt
+from tailor.services.reference_images import store_reference_images
 from tailor.services.requests import create_request
 from tailor.store.orgs import Principal
 from tailor.store.tables import GenerationRequest
 
 router = APIRouter(prefix="/v2", tags=["Generation"])
 
-KIND = "structured_prompt"
 MAX_PROMPT_CHARS = 10_000
-MAX_SEED = 2**32 - 1
-_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 
 
 class StructuredPromptGenerate(BaseModel):
@@ -41,7 +35,7 @@ class StructuredPromptGenerate(BaseModel):
         None, max_length=1, description="One image: a public URL or base64 (JPEG, PNG, WEBP)."
     )
     structured_prompt: str | None = Field(None, description="A structured prompt (JSON) to refine.")
-    seed: int | None = Field(None, ge=0, le=MAX_SEED, description="Random when omitted.")
+    seed: int | None = Field(None, ge=0, le=SEED_MAX, description="Random when omitted.")
     sync: bool = Field(False, description="true: wait and answer 200; false: 202 with status_url.")
     webhook_url: str | None = Field(None, description="Receives the terminal status, signed.")
     ip_signal: bool = False
@@ -64,30 +58,6 @@ def _check_combination(body: StructuredPromptGenerate) -> None:
         raise InvalidInput("a structured_prompt is refined by a prompt: give prompt as well", field="prompt")
     if not (has_prompt or has_images):
         raise InvalidInput("give prompt, images, or both", field="prompt")
-
-
-def _decode_image(rt: Runtime, value: str) -> tuple[bytes, str]:
-    """A base64 image (optionally a data: URI) -> (bytes, extension), checked to be JPEG/PNG/WEBP."""
-    from PIL import Image, UnidentifiedImageError
-
-    text = value.split(",", 1)[1] if value.startswith("data:") and "," in value else value
-    try:
-        data = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError) as e:
-        raise InvalidInput("each entry must be an http(s) URL or base64 image data", field="images") from e
-    if len(data) > rt.settings.max_image_bytes:
-        raise TooLarge(f"the image is larger than {rt.settings.max_image_bytes} bytes", field="images")
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            fmt = im.format or ""
-            if im.width * im.height > rt.settings.max_image_pixels:
-                raise TooLarge("the image has too many pixels", field="images")
-            im.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError) as e:
-        raise UnsupportedMedia("not a readable image", field="images") from e
-    if fmt not in _FORMATS:
-        raise UnsupportedMedia("images must be JPEG, PNG or WEBP", field="images")
-    return data, _FORMATS[fmt]
 
 
 @router.post(
@@ -118,40 +88,24 @@ def _create(
         from tailor.bridge.prompts import validate_structured_prompt
 
         validate_structured_prompt(body.structured_prompt, field="structured_prompt")
-    image_urls: list[str] = []
-    image_keys: list[str] = []
+    images = store_reference_images(rt, principal.organization_id, body.images or [])
     try:
-        for value in body.images or []:
-            if value.startswith(("http://", "https://")):
-                from tailor.services.safe_fetch import check_public_url
-
-                check_public_url(value, allow_private=rt.settings.allow_private_urls, field="images")
-                image_urls.append(value)
-            else:
-                data, ext = _decode_image(rt, value)
-                key = f"requests/{principal.organization_id}/{uuid.uuid4().hex}.{ext}"
-                rt.blobs.put(key, data)
-                image_keys.append(key)
-        payload = {
-            "prompt": body.prompt.strip() if body.prompt else None,
-            "structured_prompt": body.structured_prompt,
-            "seed": body.seed if body.seed is not None else secrets.randbelow(MAX_SEED + 1),
-            "image_keys": image_keys,
-            "image_urls": image_urls,
-        }
-        req = create_request(
+        return create_request(
             session,
             principal,
             endpoint="/v2/structured_prompt/generate",
-            kind=KIND,
-            payload=payload,
+            kind=STRUCTURED_PROMPT,
+            payload=StructuredPrompt(
+                prompt=body.prompt.strip() if body.prompt else None,
+                structured_prompt=body.structured_prompt,
+                seed=body.seed if body.seed is not None else secrets.randbelow(SEED_MAX + 1),
+                image_keys=images.keys,
+                image_urls=images.urls,
+            ),
             webhook_url=body.webhook_url,
-            priority=Priority.INTERACTIVE,
-            max_attempts=rt.settings.job_max_attempts,
             allow_private_urls=rt.settings.allow_private_urls,
         )
     except BaseException:
-        for key in image_keys:
+        for key in images.keys:
             rt.blobs.delete(key)
         raise
-    return req

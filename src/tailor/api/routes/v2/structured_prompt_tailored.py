@@ -12,17 +12,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tailor.api.deps import BaseUrl, CurrentOrg, RuntimeDep, SessionDep
 from tailor.api.routes.v2.protocol import answer
-from tailor.bridge.handlers import TAILORED_KIND
 from tailor.bridge.prompts import validate_structured_prompt
 from tailor.domain.enums import ModelStatus
 from tailor.domain.errors import InvalidInput, NotFound, PreconditionFailed
-from tailor.jobs.queue import Priority
+from tailor.domain.jobs import SEED_MAX, TAILORED_STRUCTURED_PROMPT, TailoredStructuredPrompt
 from tailor.services.requests import create_request
 from tailor.store import captions as store
 
 router = APIRouter(prefix="/v2", tags=["Image Generation"])
 
-SEED_MAX = 2**32 - 1
 FIBO_VERSION = "fibo"
 
 
@@ -103,22 +101,19 @@ async def generate_tailored_structured_prompt(
             f"{model.training_version!r})",
             field="tailored_model_id",
         )
-    payload = {
-        "model_id": model_id,
-        "prompt": body.prompt.strip(),
-        "structured_prompt": structured,
-        "visual_schema": schema,
-        "seed": body.seed if body.seed is not None else secrets.randbelow(SEED_MAX + 1),
-    }
+    payload = TailoredStructuredPrompt(
+        prompt=body.prompt.strip(),
+        structured_prompt=structured,
+        visual_schema=schema,
+        seed=body.seed if body.seed is not None else secrets.randbelow(SEED_MAX + 1),
+    )
     req = create_request(
         session,
         principal,
         endpoint="/v2/structured_prompt/generate/tailored",
-        kind=TAILORED_KIND,
+        kind=TAILORED_STRUCTURED_PROMPT,
         payload=payload,
         webhook_url=body.webhook_url,
-        priority=Priority.INTERACTIVE,
-        max_attempts=rt.settings.job_max_attempts,
         allow_private_urls=rt.settings.allow_private_urls,
     )
     return await answer(rt, base_url, req, body.sync)

@@ -1,69 +1,48 @@
-"""The local executor: handlers run in a thread of the worker process, or, for kinds registered with
-``isolated=True``, in a supervised child process that is killed on cancel or shutdown."""
+"""The local executor: handlers run in a thread of the worker process, or, for kinds declared
+``isolated``, in a supervised child process that is killed on cancel or shutdown."""
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
 import threading
-import traceback
-from dataclasses import replace
 from multiprocessing.connection import Connection
 from typing import Any
 
 from tailor.config import Settings
-from tailor.jobs import handlers
-from tailor.jobs.executor_base import Execution, Executor, Outcome, OutcomeKind
-from tailor.jobs.handlers import JobCancelled, JobContext, PermanentJobError
+from tailor.jobs.context import JobContext
+from tailor.jobs.registry import Registry
 from tailor.store.tables import Job
+from tailor.worker.executor import Execution, Executor, Outcome
+from tailor.worker.run import run_attempt
 
 log = logging.getLogger(__name__)
 
 KILL_GRACE_S = 3.0
 
 
-def run_handler(kind: str, ctx: JobContext, payload: dict[str, Any]) -> Outcome:
-    """Call the handler of ``kind`` and turn what happens into an :class:`Outcome`."""
-    try:
-        fn = handlers.get(kind)
-    except KeyError:
-        return Outcome(OutcomeKind.failed, error=f"no handler for job kind {kind!r}", code=500)
-    try:
-        result = fn(ctx, payload)
-    except JobCancelled:
-        return Outcome(OutcomeKind.cancelled, error="cancelled", code=409)
-    except PermanentJobError as e:
-        return Outcome(OutcomeKind.failed, error=e.message, code=e.code, retry=False)
-    except Exception as e:  # a handler bug or a transient fault: retried while attempts remain
-        log.error("job %s (%s) failed:\n%s", ctx.job_id, kind, traceback.format_exc())
-        return Outcome(OutcomeKind.failed, error=f"{type(e).__name__}: {e}", code=500, retry=True)
-    if result is not None and not isinstance(result, dict):
-        return Outcome(OutcomeKind.failed, error="handler returned a non-dict result", code=500)
-    return Outcome(OutcomeKind.completed, result=result)
-
-
 class ThreadExecution(Execution):
     """A handler running in a thread of this process; cancel is cooperative (``ctx.progress``)."""
 
-    def __init__(self, job: Job, ctx: JobContext) -> None:
+    def __init__(self, registry: Registry, job: Job, ctx: JobContext) -> None:
         self._outcome: Outcome | None = None
         self._done = threading.Event()
         payload = dict(job.payload or {})
         self._thread = threading.Thread(
-            target=self._run, args=(job.kind, ctx, payload), name=f"job-{job.id}", daemon=True
+            target=self._run, args=(registry, job.kind, ctx, payload), name=f"job-{job.id}", daemon=True
         )
         self._thread.start()
 
-    def _run(self, kind: str, ctx: JobContext, payload: dict[str, Any]) -> None:
+    def _run(self, registry: Registry, kind: str, ctx: JobContext, payload: dict[str, Any]) -> None:
         try:
-            self._outcome = run_handler(kind, ctx, payload)
+            self._outcome = run_attempt(registry, kind, ctx, payload)
         finally:
             self._done.set()
 
     def wait(self, timeout_s: float) -> Outcome | None:
         if not self._done.wait(timeout_s):
             return None
-        return self._outcome or Outcome(OutcomeKind.crashed, error="handler thread ended without result")
+        return self._outcome or Outcome.crashed("the handler thread ended without a result")
 
     def cancel(self) -> None:
         """Nothing to force: the handler learns of the cancel at its next ``ctx.progress``."""
@@ -71,34 +50,26 @@ class ThreadExecution(Execution):
 
 def _child_main(
     settings_values: dict[str, Any],
-    extra_modules: list[str],
     job: dict[str, Any],
     worker_id: str,
     conn: Connection,
 ) -> None:
-    """Entry point of an isolated job's child process: own runtime, run the handler, send the outcome."""
-    from tailor.bootstrap import build_runtime
+    """Entry point of an isolated job's child process: own runtime, run the attempt, send the outcome."""
+    from tailor.bootstrap import build_runtime  # the composition root, in the fresh child process
+    from tailor.worker.run import bind
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = Settings(**settings_values)
-    rt = build_runtime(settings)
+    rt = build_runtime(Settings(**settings_values))
     try:
-        handlers.load_all(extra_modules)
-        queue = rt.queue
-        job_id = job["id"]
-
-        def report(progress: dict[str, Any]) -> bool:
-            return queue.heartbeat(job_id, worker_id, progress)
-
-        ctx = replace(
-            rt.job_context(),
-            job_id=job_id,
+        row = Job(
+            id=job["id"],
+            kind=job["kind"],
             organization_id=job["organization_id"],
-            attempt=job["attempts"],
-            report=report,
+            attempts=job["attempts"],
+            payload=job["payload"],
         )
-        outcome = run_handler(job["kind"], ctx, job["payload"])
-        conn.send(outcome)
+        ctx = bind(rt.job_context(), rt.queue, row, worker_id)
+        conn.send(run_attempt(rt.registry, job["kind"], ctx, job["payload"]))
     finally:
         conn.close()
         rt.close()
@@ -107,7 +78,7 @@ def _child_main(
 class ProcessExecution(Execution):
     """A handler running in a child process that this worker supervises (and kills on cancel)."""
 
-    def __init__(self, job: Job, settings: Settings, extra_modules: list[str], worker_id: str) -> None:
+    def __init__(self, job: Job, settings: Settings, worker_id: str) -> None:
         mp = multiprocessing.get_context("spawn")
         self._recv, send = mp.Pipe(duplex=False)
         info = {
@@ -119,7 +90,7 @@ class ProcessExecution(Execution):
         }
         self._proc = mp.Process(
             target=_child_main,
-            args=(settings.model_dump(), extra_modules, info, worker_id, send),
+            args=(settings.model_dump(), info, worker_id, send),
             name=f"tailor-job-{job.id}",
             daemon=True,
         )
@@ -154,14 +125,8 @@ class ProcessExecution(Execution):
 
     def _ended_without_answer(self) -> Outcome:
         if self._killed:
-            return Outcome(OutcomeKind.cancelled, error="cancelled", code=409)
-        code = self._proc.exitcode
-        return Outcome(
-            OutcomeKind.crashed,
-            error=f"the job's process exited unexpectedly (exit code {code})",
-            code=500,
-            retry=True,
-        )
+            return Outcome.cancelled()
+        return Outcome.crashed(f"the job's process exited unexpectedly (exit code {self._proc.exitcode})")
 
     def cancel(self) -> None:
         """Terminate the child (SIGTERM, then SIGKILL after a short grace)."""
@@ -178,11 +143,11 @@ class ProcessExecution(Execution):
 class LocalExecutor(Executor):
     """Runs ordinary kinds in threads and isolated kinds in child processes."""
 
-    def __init__(self, settings: Settings, extra_modules: list[str] | None = None) -> None:
+    def __init__(self, settings: Settings, registry: Registry) -> None:
         self.settings = settings
-        self.extra_modules = list(extra_modules or [])
+        self.registry = registry
 
     def start(self, job: Job, ctx: JobContext, worker_id: str) -> Execution:
-        if handlers.is_isolated(job.kind):
-            return ProcessExecution(job, self.settings, self.extra_modules, worker_id)
-        return ThreadExecution(job, ctx)
+        if self.registry.kind(job.kind).isolated:
+            return ProcessExecution(job, self.settings, worker_id)
+        return ThreadExecution(self.registry, job, ctx)

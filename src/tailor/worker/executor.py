@@ -1,4 +1,5 @@
-"""How a worker runs one claimed job: the executor interface (local processes today, Ray later).
+"""How a worker runs one claimed job: the executor interface (local threads and processes today,
+Ray later).
 
 A worker claims a job, asks its executor to ``start`` it, then ``wait``s on the execution while it
 heartbeats; ``cancel`` asks the execution to stop (cooperatively for in-process handlers, by killing
@@ -9,27 +10,32 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
-from tailor.jobs.handlers import JobContext
+from tailor.domain.jobs import Failure, FailureKind
+from tailor.jobs.context import JobContext
 from tailor.store.tables import Job
-
-
-class OutcomeKind(StrEnum):
-    completed = "completed"
-    failed = "failed"  # the handler raised; ``retry`` says whether another attempt may help
-    cancelled = "cancelled"  # stopped on request (JobCancelled, or the child was killed)
-    crashed = "crashed"  # the process running the handler died without an answer
 
 
 @dataclass(frozen=True)
 class Outcome:
-    kind: OutcomeKind
+    """A finished attempt: a result, or the failure that ended it."""
+
     result: dict[str, Any] | None = None
-    error: str | None = None
-    code: int | None = None
-    retry: bool = False
+    failure: Failure | None = None
+
+    @property
+    def completed(self) -> bool:
+        return self.failure is None
+
+    @classmethod
+    def crashed(cls, message: str) -> Outcome:
+        """The process or thread running the handler ended without an answer (worth retrying)."""
+        return cls(failure=Failure(FailureKind.transient, 500, message))
+
+    @classmethod
+    def cancelled(cls) -> Outcome:
+        return cls(failure=Failure(FailureKind.cancelled, 409, "cancelled"))
 
 
 class Execution(ABC):

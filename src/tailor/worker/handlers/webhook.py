@@ -1,11 +1,13 @@
-"""Signed webhooks: job kind ``"webhook"`` POSTs a request's terminal status body to its ``webhook_url``.
+"""Signed webhooks: kind ``DELIVER_WEBHOOK`` POSTs a request's terminal status body to its ``webhook_url``.
 
 Headers: ``Bria-Webhook-Id`` (the request id), ``Bria-Webhook-Timestamp`` (unix seconds) and
 ``Bria-Webhook-Signature: v1=<base64 HMAC-SHA256(key, "{id}.{timestamp}.{body}")>``, where the key is
 HMAC-SHA256(key=api_token, msg="bria-webhook-signing-v1") (kept as hex in ``api_tokens.webhook_key``).
-A failed delivery (network error, non-2xx answer) is retried with exponential backoff up to
-``settings.webhook_max_attempts``; the URL is checked (public addresses only, unless
-``allow_private_urls``) and the connection pinned to the checked address at every attempt.
+A failed delivery (network error, non-2xx answer) is an upstream outage, retried by the kind's policy
+(``settings.webhook_max_attempts`` attempts, jittered backoff from ``webhook_retry_backoff_s`` up to an
+hour); every attempt carries the same ``Bria-Webhook-Id`` so receivers can de-duplicate. The URL is
+checked (public addresses only, unless ``allow_private_urls``) and the connection pinned to the
+checked address at every attempt.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ import time
 from typing import Any
 
 import httpx
+from sqlalchemy.orm import Session
 
-from tailor.domain.errors import TailorError
+from tailor.domain.errors import TailorError, UpstreamUnavailable
+from tailor.domain.jobs import DeliverWebhook, PermanentJobError
 from tailor.domain.signing import UrlSigner
-from tailor.jobs.handlers import JobContext, PermanentJobError, handler
-from tailor.jobs.queue import WEBHOOK_KIND
+from tailor.jobs.context import JobContext
 from tailor.services.requests import status_body, view_of
+from tailor.services.safe_fetch import checked_address
 from tailor.store import requests as request_store
 from tailor.store.db import immediate_transaction
 from tailor.store.orgs import webhook_key_for
@@ -56,8 +60,6 @@ def _post_pinned(
     url: str, body: bytes, headers: dict[str, str], *, allow_private: bool, timeout_s: float
 ) -> int:
     """POST to ``url`` at the address that passed the public-address check; returns the status code."""
-    from tailor.services.safe_fetch import checked_address
-
     _scheme, host, _port, addr = checked_address(url, allow_private=allow_private, field="webhook_url")
     parts = httpx.URL(url)
     pinned = parts.copy_with(host=str(addr))
@@ -75,11 +77,10 @@ def _post_pinned(
         return client.send(request).status_code
 
 
-@handler(WEBHOOK_KIND)
-def deliver_webhook(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
+def deliver_webhook(ctx: JobContext, payload: DeliverWebhook) -> dict[str, Any]:
     """Deliver one request's terminal status to its webhook."""
     settings = ctx.settings
-    request_id = str(payload["request_id"])
+    request_id = payload.request_id
     with ctx.sessions() as s:
         req = request_store.get_request_any(s, request_id)
         if req is None or not req.webhook_url:
@@ -102,7 +103,6 @@ def deliver_webhook(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
         "Bria-Webhook-Timestamp": timestamp,
         "Bria-Webhook-Signature": sign(key, request_id, timestamp, body),
     }
-    last_attempt = ctx.attempt >= settings.webhook_max_attempts
     try:
         code = _post_pinned(
             url,
@@ -120,8 +120,12 @@ def deliver_webhook(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
         _set_state(ctx, request_id, WebhookState.DELIVERED)
         return {"delivered": True, "attempts": ctx.attempt}
     log.warning("webhook of request %s, attempt %d: %s", request_id, ctx.attempt, problem)
-    if last_attempt:
-        _set_state(ctx, request_id, WebhookState.FAILED)
-        raise PermanentJobError(f"{problem}; giving up after {ctx.attempt} attempt(s)", code=502)
     _set_state(ctx, request_id, None)
-    raise RuntimeError(problem)
+    raise UpstreamUnavailable(problem)
+
+
+def webhook_failed(session: Session, job: Job) -> None:
+    """Failure hook: the delivery was given up (attempts spent, or refused): the request says so."""
+    req = request_store.get_request_any(session, str((job.payload or {}).get("request_id", "")))
+    if req is not None and req.webhook_state != WebhookState.DELIVERED:
+        req.webhook_state = WebhookState.FAILED

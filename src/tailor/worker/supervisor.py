@@ -1,4 +1,4 @@
-"""Worker processes: the entry point of one (``python -m tailor.jobs.process``) and the supervisor that
+"""Worker processes: the entry point of one (``python -m tailor.worker.supervisor``) and the supervisor that
 ``tailor serve`` / ``tailor worker --processes N`` use to keep N of them alive.
 
 A worker process stops gracefully on SIGTERM or SIGINT (a second signal stops it at once, requeueing
@@ -26,7 +26,7 @@ def run_worker(*, kinds: list[str] | None = None, install_signals: bool = True) 
     """Run one worker in this process with the settings from the environment, until stopped."""
     from tailor.bootstrap import build_runtime
     from tailor.config import load_settings
-    from tailor.jobs.worker import Worker
+    from tailor.worker.loop import Worker
 
     settings = load_settings()
     rt = build_runtime(settings)
@@ -85,7 +85,7 @@ class WorkerSupervisor:
         # Own process group: a terminal's Ctrl-C reaches the supervisor only, which then stops the
         # workers with one SIGTERM (a second signal would make them drop their running job).
         proc = subprocess.Popen(
-            [sys.executable, "-m", "tailor.jobs.process"], env=env, cwd=self.cwd, start_new_session=True
+            [sys.executable, "-m", "tailor.worker.supervisor"], env=env, cwd=self.cwd, start_new_session=True
         )
         self.procs[slot] = proc
         self._started_at[slot] = time.monotonic()

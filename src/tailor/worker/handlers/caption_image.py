@@ -1,11 +1,11 @@
-"""Job handlers of the VLM bridge: ``caption_image`` and ``structured_prompt_tailored``.
-
-``caption_image`` (payload ``{image_id, dataset_id}``) captions its image conditioned on the
+"""Kind ``CAPTION_IMAGE``: captions its image conditioned on the
 dataset's visual schema. A worker runs one job at a time, so to keep a remote VLM busy the handler
 also takes up to ``4 x vlm_concurrency - 1`` other images of the same dataset whose caption jobs are
 still queued and captions them all at once (the provider's semaphore bounds the calls in flight).
 Those images' own jobs then find them captioned and finish at once; an image whose batched caption
-failed stays pending, so its own job tries again and records the error if it fails there too.
+failed stays pending, so its own job tries again. A job's own failure is retried like any other (a
+VLM outage is transient); when the job ends without a caption, its failure hook records the reason
+as the image's ``caption_error``.
 """
 
 from __future__ import annotations
@@ -13,31 +13,25 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from tailor.domain.enums import CaptionSource, CaptionsUpdateStatus
 from tailor.domain.errors import TailorError
-from tailor.jobs.handlers import JobContext, PermanentJobError, handler
+from tailor.domain.jobs import CaptionImage
+from tailor.jobs.context import JobContext
 from tailor.store import captions as store
 from tailor.store.db import session_scope
+from tailor.store.tables import Job
 
 log = logging.getLogger(__name__)
 
-CAPTION_KIND = "caption_image"
-TAILORED_KIND = "structured_prompt_tailored"
 #: A caption job takes up to this many times ``vlm_concurrency`` images of its dataset in one go.
 BATCH_FACTOR = 4
 
 
-def _reason(e: Exception) -> str:
-    if isinstance(e, TailorError):
-        return f"{e.field}: {e.message}" if e.field and e.field not in e.message else e.message
-    return f"{type(e).__name__}: {e}"
-
-
-@handler(CAPTION_KIND)
-def caption_image(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
-    """Caption the image (and queued siblings); store captions, or the reason captioning failed."""
-    image_id = int(payload["image_id"])
-    dataset_id = int(payload["dataset_id"])
+def caption_image(ctx: JobContext, payload: CaptionImage) -> dict[str, Any]:
+    """Caption the image (and queued siblings) and store the captions; raise the image's own failure."""
+    image_id, dataset_id = payload.image_id, payload.dataset_id
     with session_scope(ctx.sessions) as s:
         target = store.caption_target(s, image_id)
         if target is None:
@@ -61,9 +55,7 @@ def caption_image(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
         ]
     ctx.progress(stage="caption", images=len(batch))
 
-    from tailor.bridge.service import get_bridge
-
-    bridge = get_bridge(ctx.settings, ctx.services)
+    bridge = ctx.resources.bridge()
     datas: list[bytes | Exception] = []
     for _, key in batch:
         try:
@@ -83,32 +75,15 @@ def caption_image(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
         for (iid, _), res in zip(batch, results, strict=True):
             if isinstance(res, str):
                 written += store.store_caption(s, iid, res)
-            elif iid == image_id:
-                store.store_caption_error(s, iid, _reason(res))
         store.finish_if_done(s, dataset_id)
     if isinstance(own, Exception):
-        code = own.status if isinstance(own, TailorError) else 500
-        raise PermanentJobError(f"captioning failed: {_reason(own)}", code=code)
+        raise own
     return {"image_id": image_id, "captioned": written, "batch": len(batch)}
 
 
-@handler(TAILORED_KIND)
-def structured_prompt_tailored(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
-    """Text (and an earlier structured prompt) + the model's visual schema -> a structured prompt."""
-    from tailor.bridge.service import get_bridge
-
-    ctx.progress(stage="structured_prompt")
-    bridge = get_bridge(ctx.settings, ctx.services)
-    try:
-        text = bridge.structured_prompt(
-            payload.get("prompt"),
-            structured_prompt=payload.get("structured_prompt"),
-            visual_schema=payload.get("visual_schema"),
-            seed=payload.get("seed"),
-        )
-    except TailorError as e:
-        raise PermanentJobError(_reason(e), code=e.status) from e
-    result: dict[str, Any] = {"structured_prompt": text, "seed": payload.get("seed")}
-    if payload.get("prompt"):
-        result["prompt"] = payload["prompt"]
-    return result
+def caption_failed(session: Session, job: Job) -> None:
+    """Failure hook: the image's caption job ended without a caption; the image says why."""
+    payload = job.payload or {}
+    image_id, dataset_id = int(payload.get("image_id", 0)), int(payload.get("dataset_id", 0))
+    store.store_caption_error(session, image_id, f"captioning failed: {job.error or 'the job ended'}")
+    store.finish_if_done(session, dataset_id)

@@ -15,23 +15,19 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable
-from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING
 
-from tailor.bootstrap import Runtime
-from tailor.jobs import handlers
-from tailor.jobs.executor_base import Execution, Executor, Outcome, OutcomeKind
-from tailor.jobs.executor_local import LocalExecutor
 from tailor.store import jobs as job_store
 from tailor.store.db import immediate_transaction, session_scope
 from tailor.store.tables import Job
+from tailor.worker.executor import Execution, Executor
+from tailor.worker.executor_local import LocalExecutor
+from tailor.worker.run import bind, record
+
+if TYPE_CHECKING:
+    from tailor.bootstrap import Runtime  # built by the composition root, which imports this package
 
 log = logging.getLogger(__name__)
-
-
-def extra_modules(value: str) -> list[str]:
-    """``TAILOR_EXTRA_HANDLER_MODULES`` as a list of module names."""
-    return [m.strip() for m in value.split(",") if m.strip()]
 
 
 def new_worker_id() -> str:
@@ -53,10 +49,8 @@ class Worker:
         self.rt = rt
         self.settings = rt.settings
         self.id = worker_id or new_worker_id()
-        modules = extra_modules(self.settings.extra_handler_modules)
-        known = handlers.load_all(modules)
-        self.kinds = sorted(kinds if kinds is not None else known)
-        self.executor = executor or LocalExecutor(self.settings, modules)
+        self.kinds = sorted(kinds if kinds is not None else rt.registry.names)
+        self.executor = executor or LocalExecutor(self.settings, rt.registry)
         self.poll_interval_s = poll_interval_s or self.settings.worker_poll_interval_s
         self._stop = threading.Event()
         self._stop_at: float | None = None
@@ -110,29 +104,17 @@ class Worker:
             log.info("worker %s stopped after %d job(s)", self.id, self.jobs_run)
         return self.jobs_run
 
-    def _context(self, job: Job) -> Any:
-        queue, wid, job_id = self.rt.queue, self.id, job.id
-
-        def report(progress: dict[str, Any]) -> bool:
-            return queue.heartbeat(job_id, wid, progress)
-
-        return replace(
-            self.rt.job_context(),
-            job_id=job.id,
-            organization_id=job.organization_id,
-            attempt=job.attempts,
-            report=report,
-        )
-
     def _run_one(self, job: Job) -> None:
-        execution = self.executor.start(job, self._context(job), self.id)
+        execution = self.executor.start(
+            job, bind(self.rt.job_context(), self.rt.queue, job, self.id), self.id
+        )
         with self._lock:
             self._current = (job.id, execution)
         try:
             while True:
                 outcome = execution.wait(0.1)
                 if outcome is not None:
-                    self._record(job, outcome)
+                    record(self.rt.queue, job, self.id, outcome)
                     return
                 with self._lock:
                     overdue = self._stop_at is not None and time.monotonic() >= self._stop_at
@@ -145,22 +127,6 @@ class Worker:
             with self._lock:
                 self._current = None
                 self._cancel_seen.pop(job.id, None)
-
-    def _record(self, job: Job, outcome: Outcome) -> None:
-        q, backoff = self.rt.queue, self.settings.job_retry_backoff_s
-        if outcome.kind == OutcomeKind.completed:
-            if not q.complete(job.id, self.id, outcome.result):
-                log.warning("job %s finished but was no longer ours; result dropped", job.id)
-            return
-        retry = outcome.retry and outcome.kind in (OutcomeKind.failed, OutcomeKind.crashed)
-        q.fail(
-            job.id,
-            self.id,
-            outcome.error or outcome.kind.value,
-            retry=retry,
-            code=outcome.code,
-            backoff_s=backoff,
-        )
 
     # --- heartbeat, cancel, reaping -------------------------------------------------------------
     def _heartbeat_loop(self) -> None:
@@ -200,7 +166,7 @@ class Worker:
             stale = job_store.has_stale_running_jobs(s, timeout_s)
         reaped: list[tuple[int, str]] = []
         if stale:
-            reaped = self.rt.queue.reap(timeout_s, backoff_s=0.0)
+            reaped = self.rt.queue.reap(timeout_s)
             for job_id, state in reaped:
                 log.warning("reaped job %s of a dead worker: now %s", job_id, state)
         with session_scope(self.rt.sessions) as s:
