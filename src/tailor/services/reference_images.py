@@ -55,16 +55,17 @@ def store_reference_images(
 
     out = ReferenceImages()
     try:
-        for value in values:
+        for i, value in enumerate(values):
+            entry = f"{field}.{i}"
             if value.startswith(("http://", "https://")):
-                check_public_url(value, allow_private=rt.settings.allow_private_urls, field=field)
+                check_public_url(value, allow_private=rt.settings.allow_private_urls, field=entry)
                 out.urls.append(value)
                 continue
             data, ext = decode_image(
                 value,
                 max_bytes=rt.settings.max_image_bytes,
                 max_pixels=rt.settings.max_image_pixels,
-                field=field,
+                field=entry,
             )
             key = f"requests/{organization_id}/{uuid.uuid4().hex}.{ext}"
             rt.blobs.put(key, data)
