@@ -47,7 +47,7 @@ class Runtime:
 
 
 def build_runtime(settings: Settings, *, migrate: bool = False) -> Runtime:
-    settings.home.mkdir(parents=True, exist_ok=True)
+    secure_home(settings)
     url = settings.resolved_database_url
     if migrate:
         from tailor.store.migrate import upgrade
@@ -68,19 +68,26 @@ def build_runtime(settings: Settings, *, migrate: bool = False) -> Runtime:
     )
 
 
+def secure_home(settings: Settings) -> None:
+    """Create the data directory 0700, or tighten it and the secrets in it when they are wider."""
+    from tailor.store.private_files import PRIVATE_FILE, private_dir, tighten
+
+    private_dir(settings.home)
+    for path in (settings.token_file, settings.home / "secret"):
+        tighten(path, PRIVATE_FILE)
+
+
 def ensure_default_token(rt: Runtime) -> str | None:
     """On an empty database, create the default organization and a token, and save it to
-    ``<home>/token``. Returns the new token, or None when an organization already existed."""
+    ``<home>/token`` (0600 from the start). Returns the new token, or None when an organization
+    already existed."""
     from tailor.store import orgs
+    from tailor.store.private_files import write_private
 
     with session_scope(rt.sessions) as s:
         if orgs.count_orgs(s) > 0:
             return None
         org = orgs.get_or_create_org(s, "default")
         token = orgs.create_token(s, org, name="default")
-    path = rt.settings.token_file
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(token + "\n")
-    tmp.chmod(0o600)
-    tmp.replace(path)
+    write_private(rt.settings.token_file, token + "\n")
     return token

@@ -155,19 +155,17 @@ class Settings(BaseSettings):
         return self.home / "models"
 
     def resolved_secret_key(self) -> str:
-        """The link-signing key: configured, or generated once and kept in ``<home>/secret``."""
+        """The link-signing key: configured, or generated once into ``<home>/secret`` (0600 from the
+        start; concurrent first starts agree on one)."""
         if self.secret_key:
             return self.secret_key
+        from tailor.store.private_files import create_private_once, private_dir
+
         path = self.home / "secret"
         if path.exists():
             return path.read_text().strip()
-        self.home.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_urlsafe(32)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(key)
-        tmp.chmod(0o600)
-        tmp.replace(path)
-        return path.read_text().strip()
+        private_dir(self.home)
+        return create_private_once(path, secrets.token_urlsafe(32)).strip()
 
 
 def load_settings(**overrides: object) -> Settings:

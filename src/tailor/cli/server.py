@@ -36,6 +36,7 @@ def serve(
     if workers is not None:
         overrides["workers"] = workers
     settings = load_settings(**overrides)
+    os.umask(0o077)  # whatever this process and its workers create is theirs alone
     rt = build_runtime(settings, migrate=True)
     token = ensure_default_token(rt)
     url = f"http://{settings.host}:{settings.port}"

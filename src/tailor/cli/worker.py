@@ -27,6 +27,7 @@ def worker(
     from tailor.jobs.process import WorkerSupervisor, run_worker
 
     settings = load_settings()
+    os.umask(0o077)  # files this worker creates (blobs, caches) are private
     if settings.database_url is None:
         typer.echo(
             "note: TAILOR_DATABASE_URL is not set; using the SQLite database under TAILOR_HOME "
