@@ -98,7 +98,7 @@ def runtime(settings: Settings) -> Iterator[Runtime]:
 
 def new_token(rt: Runtime, org: str) -> str:
     with session_scope(rt.sessions) as s:
-        return orgs.create_token(s, orgs.get_or_create_org(s, org))
+        return orgs.create_token(s, orgs.get_or_create_org(s, org), secret=rt.settings.resolved_secret_key())
 
 
 @pytest.fixture

@@ -53,6 +53,7 @@ def build_runtime(settings: Settings, *, migrate: bool = False) -> Runtime:
         from tailor.store.migrate import upgrade
 
         upgrade(url)
+        seal_webhook_keys(settings)
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
     blobs = open_blob_store(
@@ -77,6 +78,20 @@ def secure_home(settings: Settings) -> None:
         tighten(path, PRIVATE_FILE)
 
 
+def seal_webhook_keys(settings: Settings) -> None:
+    """Seal the webhook keys that rows from before revision 0003 still hold in clear."""
+    from tailor.store import orgs
+
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with session_scope(make_sessionmaker(engine)) as s:
+            n = orgs.seal_plain_webhook_keys(s, settings.resolved_secret_key())
+    finally:
+        engine.dispose()
+    if n:
+        log.info("sealed the webhook signing keys of %d API token(s) under the server secret", n)
+
+
 def ensure_default_token(rt: Runtime) -> str | None:
     """On an empty database, create the default organization and a token, and save it to
     ``<home>/token`` (0600 from the start). Returns the new token, or None when an organization
@@ -88,6 +103,6 @@ def ensure_default_token(rt: Runtime) -> str | None:
         if orgs.count_orgs(s) > 0:
             return None
         org = orgs.get_or_create_org(s, "default")
-        token = orgs.create_token(s, org, name="default")
+        token = orgs.create_token(s, org, name="default", secret=rt.settings.resolved_secret_key())
     write_private(rt.settings.token_file, token + "\n")
     return token

@@ -33,7 +33,9 @@ class Settings(BaseSettings):
         None, description="Base URL clients use to reach Tailor; default derived from each request."
     )
     secret_key: str | None = Field(
-        None, description="Key that signs file links; default generated once into <home>/secret."
+        None,
+        description="Key that signs file links and seals webhook keys in the database; default "
+        "generated once into <home>/secret.",
     )
     signed_url_ttl_s: int = Field(24 * 3600, ge=60, description="Lifetime of signed image/file links.")
     log_level: str = Field("INFO", description="Logging level (DEBUG, INFO, WARNING, ...).")
@@ -155,8 +157,8 @@ class Settings(BaseSettings):
         return self.home / "models"
 
     def resolved_secret_key(self) -> str:
-        """The link-signing key: configured, or generated once into ``<home>/secret`` (0600 from the
-        start; concurrent first starts agree on one)."""
+        """The server secret (signs links, seals webhook keys): configured, or generated once into
+        ``<home>/secret`` (0600 from the start; concurrent first starts agree on one)."""
         if self.secret_key:
             return self.secret_key
         from tailor.store.private_files import create_private_once, private_dir

@@ -53,7 +53,7 @@ def token_create(
     engine = make_engine(settings.resolved_database_url)
     with session_scope(make_sessionmaker(engine)) as s:
         organization = orgs.get_or_create_org(s, org)
-        token = orgs.create_token(s, organization, name=name)
+        token = orgs.create_token(s, organization, name=name, secret=settings.resolved_secret_key())
     engine.dispose()
     typer.echo(token)
 

@@ -37,7 +37,7 @@ def worker(
     if settings.secret_key is None:
         typer.echo(
             "note: TAILOR_SECRET_KEY is not set; set it to the API's value so that links in webhook "
-            "bodies are valid",
+            "bodies are valid and webhooks can be signed",
             err=True,
         )
     if kinds:
