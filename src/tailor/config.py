@@ -37,7 +37,11 @@ class Settings(BaseSettings):
         description="Key that signs file links and seals webhook keys in the database; default "
         "generated once into <home>/secret.",
     )
-    signed_url_ttl_s: int = Field(24 * 3600, ge=60, description="Lifetime of signed image/file links.")
+    signed_url_ttl_s: int = Field(
+        24 * 3600,
+        ge=60,
+        description="Lifetime of signed image/file links (exact, rounded down to at most a minute).",
+    )
     log_level: str = Field("INFO", description="Logging level (DEBUG, INFO, WARNING, ...).")
 
     # --- limits --------------------------------------------------------------------------------

@@ -97,7 +97,7 @@ def deliver_webhook(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
     if key is None:
         _set_state(ctx, request_id, WebhookState.FAILED)
         raise PermanentJobError("the API token of the request no longer exists; webhook not signed")
-    signer = UrlSigner(settings.resolved_secret_key(), settings.signed_url_ttl_s)
+    signer = UrlSigner(settings.resolved_secret_key(), settings.signed_url_ttl_s).bound(req.token_id)
     body = json.dumps(status_body(view, base_url.rstrip("/"), signer), separators=(",", ":")).encode()
     timestamp = str(int(time.time()))
     headers = {

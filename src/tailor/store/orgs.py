@@ -74,6 +74,12 @@ def count_orgs(session: Session) -> int:
     return len(session.scalars(select(Organization.id)).all())
 
 
+def token_is_active(session: Session, token_id: int) -> bool:
+    """Whether the token exists and is not revoked."""
+    revoked = session.scalar(select(ApiToken.revoked).where(ApiToken.id == token_id))
+    return revoked is not None and not revoked
+
+
 def webhook_key_for(session: Session, token_id: int, *, secret: str) -> str | None:
     """The token's webhook signing key (hex), or None when the token no longer exists.
 
