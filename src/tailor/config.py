@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         None, description="Base URL clients use to reach Tailor; default derived from each request."
     )
+    allowed_hosts: str = Field(
+        "",
+        description="Host names the API answers to, comma-separated (`*`, `*.example.com`; others get "
+        "400); default localhost, 127.0.0.1, [::1] and TAILOR_HOST. TAILOR_PUBLIC_URL's host is added.",
+    )
     secret_key: str | None = Field(
         None,
         description="Key that signs file links and seals webhook keys in the database; default "
@@ -151,6 +156,17 @@ class Settings(BaseSettings):
     @property
     def resolved_blob_url(self) -> str:
         return self.blob_url or f"file://{self.home / 'blobs'}"
+
+    def allowed_host_names(self) -> list[str]:
+        """Host names (lower case, no port, IPv6 without brackets) the API answers to."""
+        from urllib.parse import urlsplit
+
+        names = [h for h in (p.strip() for p in self.allowed_hosts.split(",")) if h]
+        if not names:
+            names = ["localhost", "127.0.0.1", "::1", self.host]
+        if self.public_url:
+            names.append(urlsplit(self.public_url).hostname or "")
+        return sorted({n.lower().strip("[]") for n in names if n})
 
     @property
     def token_file(self) -> Path:
