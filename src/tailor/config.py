@@ -47,6 +47,10 @@ class Settings(BaseSettings):
         ge=60,
         description="Lifetime of signed image/file links (exact, rounded down to at most a minute).",
     )
+    metrics_token: str | None = Field(
+        None,
+        description="Bearer token /metrics requires; unset, /metrics answers loopback clients only.",
+    )
     log_level: str = Field("INFO", description="Logging level (DEBUG, INFO, WARNING, ...).")
 
     # --- limits --------------------------------------------------------------------------------
