@@ -43,13 +43,11 @@ def serve(
     typer.echo("")
     typer.echo(f"  Tailor API:      {url}   (docs: {url}/docs)")
     typer.echo(f"  Web console:     {url}/console")
-    if token:
+    if token:  # shown once, when it is created; later starts only say where it is
         typer.echo(f"  API token:       {token}")
         typer.echo(f"  (saved to {settings.token_file}; send it as the 'api_token' header)")
     elif settings.token_file.exists():
-        typer.echo(
-            f"  API token:       {settings.token_file.read_text().strip()}  (from {settings.token_file})"
-        )
+        typer.echo(f"  API token:       in {settings.token_file} (send it as the 'api_token' header)")
     else:
         typer.echo("  API token:       create one with `tailor token create --org NAME`")
     typer.echo(f"  Data directory:  {settings.home}")
