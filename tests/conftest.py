@@ -79,6 +79,8 @@ def make_settings(home: Path, db_url: str, **overrides: object) -> Settings:
         "allow_private_urls": False,
         "workers": 0,
         "secret_key": "test-secret",
+        # the in-process clients call the app as http://tailor.test (or http://t)
+        "allowed_hosts": "tailor.test,t,localhost,127.0.0.1",
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
@@ -98,7 +100,7 @@ def runtime(settings: Settings) -> Iterator[Runtime]:
 
 def new_token(rt: Runtime, org: str) -> str:
     with session_scope(rt.sessions) as s:
-        return orgs.create_token(s, orgs.get_or_create_org(s, org))
+        return orgs.create_token(s, orgs.get_or_create_org(s, org), secret=rt.settings.resolved_secret_key())
 
 
 @pytest.fixture

@@ -62,3 +62,49 @@ async def test_first_start_creates_default_token_once(tmp_path: Path) -> None:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
         assert (await c.get("/health")).status_code == 200
     rt.close()
+
+
+def _serve_banner(home: Path) -> str:
+    """Start ``tailor serve`` (no workers) on a free port, return what it printed before serving, stop it."""
+    import signal
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "TAILOR_HOME": str(home), "TAILOR_WORKERS": "0", "TAILOR_PORT": str(port)}
+    env.pop("TAILOR_DATABASE_URL", None)
+    env.pop("TAILOR_SECRET_KEY", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from tailor.cli.main import main; main()", "serve"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        umask=0o022,  # a careless shell's
+    )
+    lines = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if "Local workers" in line:
+                break
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    return "".join(lines)
+
+
+def test_serve_shows_the_token_only_when_it_creates_it(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    first = _serve_banner(home)
+    token = (home / "token").read_text().strip()
+    assert token.startswith("tlr_") and f"API token:       {token}" in first
+    # what serve created is private, whatever the umask of the shell that started it
+    assert oct(home.stat().st_mode & 0o777) == "0o700"
+    for name in ("tailor.db", "token", "secret"):
+        assert oct((home / name).stat().st_mode & 0o777) == "0o600", name
+    second = _serve_banner(home)
+    assert token not in second
+    assert f"API token:       in {home / 'token'}" in second

@@ -83,12 +83,13 @@ class Runtime:
 
 
 def build_runtime(settings: Settings, *, migrate: bool = False) -> Runtime:
-    settings.home.mkdir(parents=True, exist_ok=True)
+    secure_home(settings)
     url = settings.resolved_database_url
     if migrate:
         from tailor.store.migrate import upgrade
 
         upgrade(url)
+        seal_webhook_keys(settings)
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
     blobs = open_blob_store(
@@ -112,19 +113,40 @@ def extra_modules(value: str) -> list[str]:
     return [m.strip() for m in value.split(",") if m.strip()]
 
 
+def secure_home(settings: Settings) -> None:
+    """Create the data directory 0700, or tighten it and the secrets in it when they are wider."""
+    from tailor.store.private_files import PRIVATE_FILE, private_dir, tighten
+
+    private_dir(settings.home)
+    for path in (settings.token_file, settings.home / "secret"):
+        tighten(path, PRIVATE_FILE)
+
+
+def seal_webhook_keys(settings: Settings) -> None:
+    """Seal the webhook keys that rows from before revision 0003 still hold in clear."""
+    from tailor.store import orgs
+
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with session_scope(make_sessionmaker(engine)) as s:
+            n = orgs.seal_plain_webhook_keys(s, settings.resolved_secret_key())
+    finally:
+        engine.dispose()
+    if n:
+        log.info("sealed the webhook signing keys of %d API token(s) under the server secret", n)
+
+
 def ensure_default_token(rt: Runtime) -> str | None:
     """On an empty database, create the default organization and a token, and save it to
-    ``<home>/token``. Returns the new token, or None when an organization already existed."""
+    ``<home>/token`` (0600 from the start). Returns the new token, or None when an organization
+    already existed."""
     from tailor.store import orgs
+    from tailor.store.private_files import write_private
 
     with session_scope(rt.sessions) as s:
         if orgs.count_orgs(s) > 0:
             return None
         org = orgs.get_or_create_org(s, "default")
-        token = orgs.create_token(s, org, name="default")
-    path = rt.settings.token_file
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(token + "\n")
-    tmp.chmod(0o600)
-    tmp.replace(path)
+        token = orgs.create_token(s, org, name="default", secret=rt.settings.resolved_secret_key())
+    write_private(rt.settings.token_file, token + "\n")
     return token

@@ -32,10 +32,25 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         None, description="Base URL clients use to reach Tailor; default derived from each request."
     )
-    secret_key: str | None = Field(
-        None, description="Key that signs file links; default generated once into <home>/secret."
+    allowed_hosts: str = Field(
+        "",
+        description="Host names the API answers to, comma-separated (`*`, `*.example.com`; others get "
+        "400); default localhost, 127.0.0.1, [::1] and TAILOR_HOST. TAILOR_PUBLIC_URL's host is added.",
     )
-    signed_url_ttl_s: int = Field(24 * 3600, ge=60, description="Lifetime of signed image/file links.")
+    secret_key: str | None = Field(
+        None,
+        description="Key that signs file links and seals webhook keys in the database; default "
+        "generated once into <home>/secret.",
+    )
+    signed_url_ttl_s: int = Field(
+        24 * 3600,
+        ge=60,
+        description="Lifetime of signed image/file links (exact, rounded down to at most a minute).",
+    )
+    metrics_token: str | None = Field(
+        None,
+        description="Bearer token /metrics requires; unset, /metrics answers loopback clients only.",
+    )
     log_level: str = Field("INFO", description="Logging level (DEBUG, INFO, WARNING, ...).")
 
     # --- limits --------------------------------------------------------------------------------
@@ -151,6 +166,17 @@ class Settings(BaseSettings):
     def resolved_blob_url(self) -> str:
         return self.blob_url or f"file://{self.home / 'blobs'}"
 
+    def allowed_host_names(self) -> list[str]:
+        """Host names (lower case, no port, IPv6 without brackets) the API answers to."""
+        from urllib.parse import urlsplit
+
+        names = [h for h in (p.strip() for p in self.allowed_hosts.split(",")) if h]
+        if not names:
+            names = ["localhost", "127.0.0.1", "::1", self.host]
+        if self.public_url:
+            names.append(urlsplit(self.public_url).hostname or "")
+        return sorted({n.lower().strip("[]") for n in names if n})
+
     @property
     def token_file(self) -> Path:
         return self.home / "token"
@@ -160,19 +186,17 @@ class Settings(BaseSettings):
         return self.home / "models"
 
     def resolved_secret_key(self) -> str:
-        """The link-signing key: configured, or generated once and kept in ``<home>/secret``."""
+        """The server secret (signs links, seals webhook keys): configured, or generated once into
+        ``<home>/secret`` (0600 from the start; concurrent first starts agree on one)."""
         if self.secret_key:
             return self.secret_key
+        from tailor.store.private_files import create_private_once, private_dir
+
         path = self.home / "secret"
         if path.exists():
             return path.read_text().strip()
-        self.home.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_urlsafe(32)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(key)
-        tmp.chmod(0o600)
-        tmp.replace(path)
-        return path.read_text().strip()
+        private_dir(self.home)
+        return create_private_once(path, secrets.token_urlsafe(32)).strip()
 
 
 def load_settings(**overrides: object) -> Settings:

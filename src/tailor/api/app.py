@@ -9,7 +9,12 @@ from fastapi import FastAPI
 
 from tailor import __version__
 from tailor.api import errors
-from tailor.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from tailor.api.middleware import (
+    BodyLimitMiddleware,
+    HostCheckMiddleware,
+    RequestIdMiddleware,
+    SecurityHeadersMiddleware,
+)
 from tailor.api.routes import all_routers
 from tailor.bootstrap import Runtime, build_runtime
 from tailor.config import Settings
@@ -41,10 +46,14 @@ def create_app(settings: Settings, runtime: Runtime | None = None, *, migrate: b
         return settings.max_request_bytes
 
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit)
+    app.add_middleware(
+        HostCheckMiddleware, allowed=settings.allowed_host_names(), exempt=frozenset({"/health", "/metrics"})
+    )
     app.add_middleware(RequestIdMiddleware)
     from tailor.api.routes import metrics as metrics_route
 
     metrics_route.install(app)
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: every answer gets the headers
     for router in all_routers():
         app.include_router(router)
     return app

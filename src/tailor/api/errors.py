@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from tailor.api.middleware import SECURITY_HEADERS
 from tailor.domain.errors import TailorError
 
 log = logging.getLogger("tailor.api")
@@ -31,7 +32,9 @@ def error_response(
         "error": {"code": status, "message": message, "details": details or ""},
         "request_id": request_id_of(request),
     }
-    return JSONResponse(body, status_code=status, headers=headers)
+    # 500s are answered outside every middleware (Starlette's ServerErrorMiddleware): set them here too
+    security = {k.decode(): v.decode() for k, v in SECURITY_HEADERS}
+    return JSONResponse(body, status_code=status, headers={**security, **(headers or {})})
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:

@@ -41,18 +41,19 @@ def token_create(
     name: str | None = typer.Option(None, help="A label for the token."),
 ) -> None:
     """Create an API token for an organization and print it (it is shown only once)."""
+    from tailor.bootstrap import secure_home
     from tailor.config import load_settings
     from tailor.store import orgs
     from tailor.store.db import make_engine, make_sessionmaker, session_scope
     from tailor.store.migrate import upgrade
 
     settings = load_settings()
-    settings.home.mkdir(parents=True, exist_ok=True)
+    secure_home(settings)
     upgrade(settings.resolved_database_url)
     engine = make_engine(settings.resolved_database_url)
     with session_scope(make_sessionmaker(engine)) as s:
         organization = orgs.get_or_create_org(s, org)
-        token = orgs.create_token(s, organization, name=name)
+        token = orgs.create_token(s, organization, name=name, secret=settings.resolved_secret_key())
     engine.dispose()
     typer.echo(token)
 

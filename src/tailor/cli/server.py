@@ -36,19 +36,18 @@ def serve(
     if workers is not None:
         overrides["workers"] = workers
     settings = load_settings(**overrides)
+    os.umask(0o077)  # whatever this process and its workers create is theirs alone
     rt = build_runtime(settings, migrate=True)
     token = ensure_default_token(rt)
     url = f"http://{settings.host}:{settings.port}"
     typer.echo("")
     typer.echo(f"  Tailor API:      {url}   (docs: {url}/docs)")
     typer.echo(f"  Web console:     {url}/console")
-    if token:
+    if token:  # shown once, when it is created; later starts only say where it is
         typer.echo(f"  API token:       {token}")
         typer.echo(f"  (saved to {settings.token_file}; send it as the 'api_token' header)")
     elif settings.token_file.exists():
-        typer.echo(
-            f"  API token:       {settings.token_file.read_text().strip()}  (from {settings.token_file})"
-        )
+        typer.echo(f"  API token:       in {settings.token_file} (send it as the 'api_token' header)")
     else:
         typer.echo("  API token:       create one with `tailor token create --org NAME`")
     typer.echo(f"  Data directory:  {settings.home}")

@@ -27,6 +27,7 @@ def worker(
     from tailor.worker.supervisor import WorkerSupervisor, run_worker
 
     settings = load_settings()
+    os.umask(0o077)  # files this worker creates (blobs, caches) are private
     if settings.database_url is None:
         typer.echo(
             "note: TAILOR_DATABASE_URL is not set; using the SQLite database under TAILOR_HOME "
@@ -36,7 +37,7 @@ def worker(
     if settings.secret_key is None:
         typer.echo(
             "note: TAILOR_SECRET_KEY is not set; set it to the API's value so that links in webhook "
-            "bodies are valid",
+            "bodies are valid and webhooks can be signed",
             err=True,
         )
     if kinds:

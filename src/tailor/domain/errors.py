@@ -5,6 +5,7 @@ Tree::
     TailorError                 (500 unless a subclass says otherwise)
     ├── InvalidInput            400  a field breaks a rule; ``field`` names it
     ├── Unauthorized            401  missing or unknown api_token
+    ├── Forbidden               403  the caller may not use this endpoint
     ├── NotFound                404  unknown id, or another organization's
     ├── Conflict                409  the resource's state forbids the action
     ├── PreconditionFailed      412  e.g. dataset not completed, image too small
@@ -36,6 +37,10 @@ class InvalidInput(TailorError):
 
 class Unauthorized(TailorError):
     status = 401
+
+
+class Forbidden(TailorError):
+    status = 403
 
 
 class NotFound(TailorError):

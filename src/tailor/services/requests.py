@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from tailor.domain.enums import JobState, RequestStatus
 from tailor.domain.errors import InvalidInput
 from tailor.domain.jobs import DELIVER_WEBHOOK, DeliverWebhook, JobKind
-from tailor.domain.signing import UrlSigner
+from tailor.domain.signing import LinkSigner
 from tailor.jobs.queue import enqueue
 from tailor.store import requests as request_store
 from tailor.store.orgs import Principal
@@ -129,7 +129,7 @@ def get_view(session: Session, organization_id: int, request_id: str) -> Request
     return view_of(*found)
 
 
-def render_result(result: dict[str, Any] | None, base_url: str, signer: UrlSigner) -> dict[str, Any]:
+def render_result(result: dict[str, Any] | None, base_url: str, signer: LinkSigner) -> dict[str, Any]:
     """A job result as clients see it: ``<x>_key`` -> signed ``<x>_url`` (``<x>_keys`` -> ``<x>_urls``)."""
     out: dict[str, Any] = {}
     for name, value in (result or {}).items():
@@ -142,7 +142,7 @@ def render_result(result: dict[str, Any] | None, base_url: str, signer: UrlSigne
     return out
 
 
-def status_body(view: RequestView, base_url: str, signer: UrlSigner) -> dict[str, Any]:
+def status_body(view: RequestView, base_url: str, signer: LinkSigner) -> dict[str, Any]:
     """The body of ``GET /v2/status/{id}`` (also what webhooks and the event stream carry)."""
     body: dict[str, Any] = {"status": view.status.value, "request_id": view.request_id}
     if view.status == RequestStatus.COMPLETED:

@@ -28,7 +28,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
             from pathlib import Path
 
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            from tailor.store.private_files import private_sqlite_file
+
+            # created 0600 before SQLite opens it, so its -wal and -shm files are private too
+            path = url.removeprefix("sqlite:///").split("?", 1)[0]
+            if not path.startswith("file:"):
+                private_sqlite_file(Path(path))
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30, "isolation_level": None},

@@ -1,4 +1,10 @@
-"""Organizations and API tokens."""
+"""Organizations and API tokens.
+
+A token's webhook signing key (HMAC-SHA256(token, "bria-webhook-signing-v1")) is stored sealed
+(``webhook_key_sealed``, see ``store.sealed``) under the server secret. Rows written before that
+(``webhook_key`` in clear) still sign webhooks and are sealed by :func:`seal_plain_webhook_keys`, which
+every start of the API runs after migrating.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tailor.domain.tokens import hash_token, new_token, webhook_signing_key
+from tailor.store.sealed import SealError, seal, unseal
 from tailor.store.tables import ApiToken, Organization
+
+_WEBHOOK_KEY = b"webhook-signing-key/v1"
 
 
 @dataclass(frozen=True)
@@ -28,15 +37,23 @@ def get_or_create_org(session: Session, name: str) -> Organization:
     return org
 
 
-def create_token(session: Session, org: Organization, name: str | None = None) -> str:
-    """Create a token for ``org`` and return it in clear (the only time it is ever visible)."""
+def _seal_webhook_key(secret: str, token_hash: str, key_hex: str) -> str:
+    return seal(secret, _WEBHOOK_KEY, bytes.fromhex(key_hex), context=token_hash.encode())
+
+
+def create_token(session: Session, org: Organization, name: str | None = None, *, secret: str) -> str:
+    """Create a token for ``org`` and return it in clear (the only time it is ever visible).
+
+    ``secret`` is the server secret (``Settings.resolved_secret_key()``) that seals the webhook key.
+    """
     token = new_token()
+    token_hash = hash_token(token)
     session.add(
         ApiToken(
             organization_id=org.id,
-            token_hash=hash_token(token),
+            token_hash=token_hash,
             prefix=token[:8],
-            webhook_key=webhook_signing_key(token),
+            webhook_key_sealed=_seal_webhook_key(secret, token_hash, webhook_signing_key(token)),
             name=name,
         )
     )
@@ -57,6 +74,38 @@ def count_orgs(session: Session) -> int:
     return len(session.scalars(select(Organization.id)).all())
 
 
-def webhook_key_for(session: Session, token_id: int) -> str | None:
+def token_is_active(session: Session, token_id: int) -> bool:
+    """Whether the token exists and is not revoked."""
+    revoked = session.scalar(select(ApiToken.revoked).where(ApiToken.id == token_id))
+    return revoked is not None and not revoked
+
+
+def webhook_key_for(session: Session, token_id: int, *, secret: str) -> str | None:
+    """The token's webhook signing key (hex), or None when the token no longer exists.
+
+    Raises ``SealError`` when the key was sealed under another server secret.
+    """
     row = session.get(ApiToken, token_id)
-    return row.webhook_key if row else None
+    if row is None:
+        return None
+    if row.webhook_key_sealed is None:
+        return row.webhook_key  # written before keys were sealed, not yet sealed by a start
+    try:
+        key = unseal(secret, _WEBHOOK_KEY, row.webhook_key_sealed, context=row.token_hash.encode())
+    except SealError as e:
+        raise SealError(
+            f"the webhook signing key of API token {token_id} cannot be opened: this process's "
+            "TAILOR_SECRET_KEY differs from the one of the API that created the token"
+        ) from e
+    return key.hex()
+
+
+def seal_plain_webhook_keys(session: Session, secret: str) -> int:
+    """Seal every webhook key still stored in clear (rows from before sealing); returns how many."""
+    rows = session.scalars(select(ApiToken).where(ApiToken.webhook_key.is_not(None))).all()
+    for row in rows:
+        assert row.webhook_key is not None
+        row.webhook_key_sealed = _seal_webhook_key(secret, row.token_hash, row.webhook_key)
+        row.webhook_key = None
+    session.flush()
+    return len(rows)

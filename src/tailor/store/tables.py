@@ -53,7 +53,9 @@ class Organization(Base, Timestamps):
 
 
 class ApiToken(Base, Timestamps):
-    """An API token, stored as a SHA-256 hash; ``webhook_key`` is the derived webhook signing key."""
+    """An API token, stored as a SHA-256 hash. ``webhook_key_sealed`` is the derived webhook signing key,
+    sealed under the server secret (``store.sealed``); ``webhook_key`` holds it in clear only for rows
+    written before 0003, until the next start of the API seals them."""
 
     __tablename__ = "api_tokens"
     __table_args__ = NEVER_REUSE_IDS
@@ -62,7 +64,8 @@ class ApiToken(Base, Timestamps):
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(16))
-    webhook_key: Mapped[str] = mapped_column(String(64))
+    webhook_key: Mapped[str | None] = mapped_column(String(64))
+    webhook_key_sealed: Mapped[str | None] = mapped_column(String(128))
     name: Mapped[str | None] = mapped_column(String(200))
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
 

@@ -2,11 +2,16 @@
 
 HTTP figures are this API process's own (counter and histogram per route template and status).
 Queue, job and worker figures are read from the database at scrape time, so they are right however
-many API and worker processes share it.
+many API and worker processes share it. They cover every organization, so the endpoint is guarded:
+with ``TAILOR_METRICS_TOKEN`` set it needs ``Authorization: Bearer <that token>``; without it only
+loopback clients are answered (behind a reverse proxy on the same host, uvicorn takes the client from
+``X-Forwarded-For``; set the token anyway).
 """
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -16,11 +21,13 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
 from prometheus_client.registry import Collector
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tailor.api.deps import RuntimeDep
 from tailor.bootstrap import Runtime
 from tailor.domain.enums import TERMINAL_JOB_STATES, JobState
+from tailor.domain.errors import Forbidden
 from tailor.store import jobs as job_store
 
 router = APIRouter(tags=["Service"])
@@ -127,9 +134,40 @@ class DatabaseCollector(Collector):
         yield from (depth, age, running, finished, duration, live)
 
 
+def is_loopback(host: str | None) -> bool:
+    try:
+        addr = ipaddress.ip_address(host or "")
+    except ValueError:
+        return False
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped
+    return addr.is_loopback
+
+
+def check_scraper(request: Request, metrics_token: str | None) -> None:
+    """401 without the right bearer token when one is configured; else 403 to non-loopback clients."""
+    if metrics_token:
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            given.strip().encode(), metrics_token.encode()
+        ):
+            raise HTTPException(
+                401,
+                "Authorization: /metrics needs 'Bearer <TAILOR_METRICS_TOKEN>'",
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            )
+        return
+    if not is_loopback(request.client.host if request.client else None):
+        raise Forbidden(
+            "/metrics answers loopback clients only; set TAILOR_METRICS_TOKEN to scrape it remotely"
+        )
+
+
 @router.get("/metrics", include_in_schema=True, summary="Prometheus metrics")
 def metrics(request: Request, rt: RuntimeDep) -> Response:
-    """Prometheus text exposition (no api_token: protect it at the network level)."""
+    """Prometheus text exposition: ``Authorization: Bearer <TAILOR_METRICS_TOKEN>``, or from loopback
+    when no metrics token is set (no api_token: the figures cover every organization)."""
+    check_scraper(request, rt.settings.metrics_token)
     db_registry = CollectorRegistry()
     db_registry.register(DatabaseCollector(rt))
     body = generate_latest(db_registry)

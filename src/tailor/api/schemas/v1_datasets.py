@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tailor.api.schemas.v1_images import ImagePublic, render_image
 from tailor.api.schemas.v1_projects import utc
 from tailor.domain.enums import DatasetStatus, UploadType
-from tailor.domain.signing import UrlSigner
+from tailor.domain.signing import LinkSigner
 
 
 class DatasetCreate(BaseModel):
@@ -55,7 +55,9 @@ class DatasetPublic(BaseModel):
     updated_at: datetime
 
 
-def render_dataset(view: Any, base_url: str, signer: UrlSigner, *, model_ids: bool = False) -> dict[str, Any]:
+def render_dataset(
+    view: Any, base_url: str, signer: LinkSigner, *, model_ids: bool = False
+) -> dict[str, Any]:
     """``view`` is a ``services.datasets.DatasetView``; optional parts appear only when loaded."""
     d = view.dataset
     body: dict[str, Any] = {

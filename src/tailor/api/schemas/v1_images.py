@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from tailor.api.schemas.v1_projects import utc
-from tailor.domain.signing import UrlSigner
+from tailor.domain.signing import LinkSigner
 from tailor.store.tables import Image
 
 
@@ -74,7 +74,7 @@ class BulkUploadStatusPublic(BaseModel):
     error: str | None = Field(None, description="Tailor: why the whole upload failed.")
 
 
-def render_image(img: Image, base_url: str, signer: UrlSigner) -> dict[str, Any]:
+def render_image(img: Image, base_url: str, signer: LinkSigner) -> dict[str, Any]:
     return {
         "id": img.id,
         "dataset_id": img.dataset_id,

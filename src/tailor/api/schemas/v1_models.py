@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tailor.api.schemas.v1_projects import utc
 from tailor.domain.enums import ModelStatus, TrainingMode
 from tailor.domain.models import render_version
-from tailor.domain.signing import UrlSigner
+from tailor.domain.signing import LinkSigner
 from tailor.store.tables import Checkpoint, TailoredModel
 
 
@@ -44,7 +44,7 @@ def _time(value: datetime | None) -> str | None:
 
 
 def render_progress(
-    progress: dict[str, Any] | None, base_url: str, signer: UrlSigner
+    progress: dict[str, Any] | None, base_url: str, signer: LinkSigner
 ) -> dict[str, Any] | None:
     """``training_progress`` with sample image keys turned into signed URLs."""
     if progress is None:
@@ -59,7 +59,7 @@ def render_model(
     steps: list[int],
     *,
     base_url: str,
-    signer: UrlSigner,
+    signer: LinkSigner,
     include_training: bool = True,
 ) -> dict[str, Any]:
     """A model object as the contract shows it, plus Tailor's ``training_progress`` (and ``error``)."""
@@ -87,7 +87,7 @@ def render_model(
     return body
 
 
-def render_checkpoint(row: Checkpoint, *, base_url: str, signer: UrlSigner) -> dict[str, Any]:
+def render_checkpoint(row: Checkpoint, *, base_url: str, signer: LinkSigner) -> dict[str, Any]:
     body: dict[str, Any] = {
         "checkpoint_step": row.checkpoint_step,
         "training_job_id": row.training_job_id,

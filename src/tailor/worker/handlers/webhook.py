@@ -2,7 +2,8 @@
 
 Headers: ``Bria-Webhook-Id`` (the request id), ``Bria-Webhook-Timestamp`` (unix seconds) and
 ``Bria-Webhook-Signature: v1=<base64 HMAC-SHA256(key, "{id}.{timestamp}.{body}")>``, where the key is
-HMAC-SHA256(key=api_token, msg="bria-webhook-signing-v1") (kept as hex in ``api_tokens.webhook_key``).
+HMAC-SHA256(key=api_token, msg="bria-webhook-signing-v1") (kept sealed under the server secret in
+``api_tokens.webhook_key_sealed``, see ``store.orgs``).
 A failed delivery (network error, non-2xx answer) is an upstream outage, retried by the kind's policy
 (``settings.webhook_max_attempts`` attempts, jittered backoff from ``webhook_retry_backoff_s`` up to an
 hour); every attempt carries the same ``Bria-Webhook-Id`` so receivers can de-duplicate. The URL is
@@ -86,14 +87,18 @@ def deliver_webhook(ctx: JobContext, payload: DeliverWebhook) -> dict[str, Any]:
         if req is None or not req.webhook_url:
             raise PermanentJobError(f"request {request_id} has no webhook to deliver")
         job = s.get(Job, req.job_id) if req.job_id is not None else None
-        key = webhook_key_for(s, req.token_id) if req.token_id is not None else None
+        key = (
+            None
+            if req.token_id is None
+            else webhook_key_for(s, req.token_id, secret=settings.resolved_secret_key())
+        )
         view = view_of(req, job)
         url = req.webhook_url
         base_url = req.base_url or settings.public_url or f"http://{settings.host}:{settings.port}"
     if key is None:
         _set_state(ctx, request_id, WebhookState.FAILED)
         raise PermanentJobError("the API token of the request no longer exists; webhook not signed")
-    signer = UrlSigner(settings.resolved_secret_key(), settings.signed_url_ttl_s)
+    signer = UrlSigner(settings.resolved_secret_key(), settings.signed_url_ttl_s).bound(req.token_id)
     body = json.dumps(status_body(view, base_url.rstrip("/"), signer), separators=(",", ":")).encode()
     timestamp = str(int(time.time()))
     headers = {

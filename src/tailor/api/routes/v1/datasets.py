@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Response
 
 from tailor.api.deps import BaseUrl, CurrentOrg, RuntimeDep
+from tailor.api.links import Signer
 from tailor.api.schemas.v1_datasets import (
     DatasetClone,
     DatasetCreate,
@@ -26,9 +27,11 @@ router = APIRouter(prefix="/v1/tailored-gen", tags=["Datasets"])
     summary="Create a dataset",
     response_model_exclude_unset=True,
 )
-def create_dataset(org: CurrentOrg, rt: RuntimeDep, base_url: BaseUrl, body: DatasetCreate) -> dict[str, Any]:
+def create_dataset(
+    org: CurrentOrg, rt: RuntimeDep, base_url: BaseUrl, signer: Signer, body: DatasetCreate
+) -> dict[str, Any]:
     view = svc.create_dataset(rt, org.organization_id, body.project_id, body.name, body.upload_type.value)
-    return render_dataset(view, base_url, rt.signer)
+    return render_dataset(view, base_url, signer)
 
 
 @router.get(
@@ -37,8 +40,8 @@ def create_dataset(org: CurrentOrg, rt: RuntimeDep, base_url: BaseUrl, body: Dat
     summary="List datasets",
     response_model_exclude_unset=True,
 )
-def list_datasets(org: CurrentOrg, rt: RuntimeDep, base_url: BaseUrl) -> list[dict[str, Any]]:
-    return [render_dataset(v, base_url, rt.signer) for v in svc.list_datasets(rt, org.organization_id)]
+def list_datasets(org: CurrentOrg, rt: RuntimeDep, base_url: BaseUrl, signer: Signer) -> list[dict[str, Any]]:
+    return [render_dataset(v, base_url, signer) for v in svc.list_datasets(rt, org.organization_id)]
 
 
 @router.get(
@@ -51,6 +54,7 @@ def list_project_datasets(
     org: CurrentOrg,
     rt: RuntimeDep,
     base_url: BaseUrl,
+    signer: Signer,
     project_id: int,
     include_models: bool = Query(False, description="Add the model objects that use each dataset."),
     include_models_ids: bool = Query(False, description="Add the ids of the models that use each dataset."),
@@ -62,10 +66,10 @@ def list_project_datasets(
     )
     out = []
     for v in views:
-        body = render_dataset(v, base_url, rt.signer, model_ids=include_models_ids)
+        body = render_dataset(v, base_url, signer, model_ids=include_models_ids)
         if include_models:
             body["models"] = [
-                render_model(m, [], base_url=base_url, signer=rt.signer, include_training=False)
+                render_model(m, [], base_url=base_url, signer=signer, include_training=False)
                 for m in v.models or []
             ]
         out.append(body)
@@ -82,11 +86,12 @@ def get_dataset(
     org: CurrentOrg,
     rt: RuntimeDep,
     base_url: BaseUrl,
+    signer: Signer,
     dataset_id: int,
     max_images: int = Query(200, ge=1, le=200, description="How many images to include."),
 ) -> dict[str, Any]:
     view = svc.get_dataset(rt, org.organization_id, dataset_id, max_images=max_images)
-    return render_dataset(view, base_url, rt.signer)
+    return render_dataset(view, base_url, signer)
 
 
 @router.put(
@@ -96,11 +101,11 @@ def get_dataset(
     response_model_exclude_unset=True,
 )
 def update_dataset(
-    org: CurrentOrg, rt: RuntimeDep, base_url: BaseUrl, dataset_id: int, body: DatasetUpdate
+    org: CurrentOrg, rt: RuntimeDep, base_url: BaseUrl, signer: Signer, dataset_id: int, body: DatasetUpdate
 ) -> dict[str, Any]:
     changes = body.model_dump(mode="json", exclude_unset=True)
     view = svc.update_dataset(rt, org.organization_id, dataset_id, changes)
-    return render_dataset(view, base_url, rt.signer)
+    return render_dataset(view, base_url, signer)
 
 
 @router.post(
@@ -114,12 +119,13 @@ def clone_dataset(
     org: CurrentOrg,
     rt: RuntimeDep,
     base_url: BaseUrl,
+    signer: Signer,
     dataset_id: int,
     body: Annotated[DatasetClone | None, Body()] = None,
 ) -> dict[str, Any]:
     body = body or DatasetClone.model_validate({})
     view = svc.clone_dataset(rt, org.organization_id, dataset_id, body.name, body.description)
-    return render_dataset(view, base_url, rt.signer)
+    return render_dataset(view, base_url, signer)
 
 
 @router.delete(
@@ -141,7 +147,7 @@ def delete_dataset(org: CurrentOrg, rt: RuntimeDep, dataset_id: int) -> Response
     response_model_exclude_unset=True,
 )
 def regenerate_captions(
-    org: CurrentOrg, rt: RuntimeDep, base_url: BaseUrl, dataset_id: int
+    org: CurrentOrg, rt: RuntimeDep, base_url: BaseUrl, signer: Signer, dataset_id: int
 ) -> dict[str, Any]:
     view = svc.regenerate_captions(rt, org.organization_id, dataset_id)
-    return render_dataset(view, base_url, rt.signer)
+    return render_dataset(view, base_url, signer)

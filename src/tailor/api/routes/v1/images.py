@@ -14,6 +14,7 @@ from starlette.datastructures import UploadFile
 
 from tailor.api.deps import BaseUrl, CurrentOrg, RuntimeDep
 from tailor.api.errors import describe_validation
+from tailor.api.links import Signer
 from tailor.api.schemas.v1_images import (
     BulkUploadCreate,
     BulkUploadStatusPublic,
@@ -152,7 +153,7 @@ def bulk_upload_status(org: CurrentOrg, rt: RuntimeDep, dataset_id: int) -> dict
     openapi_extra=UPLOAD_DOC,
 )
 async def upload_image(
-    org: CurrentOrg, rt: RuntimeDep, base_url: BaseUrl, request: Request, dataset_id: int
+    org: CurrentOrg, rt: RuntimeDep, base_url: BaseUrl, signer: Signer, request: Request, dataset_id: int
 ) -> dict[str, Any]:
     max_bytes = rt.settings.max_image_bytes
     data: bytes | None = None
@@ -199,26 +200,32 @@ async def upload_image(
             field=field,
         )
     )
-    return render_image(image, base_url, rt.signer)
+    return render_image(image, base_url, signer)
 
 
 @router.get("", response_model=list[ImagePublic], summary="List a dataset's images")
-def list_images(org: CurrentOrg, rt: RuntimeDep, base_url: BaseUrl, dataset_id: int) -> list[dict[str, Any]]:
-    return [
-        render_image(i, base_url, rt.signer) for i in svc.list_images(rt, org.organization_id, dataset_id)
-    ]
+def list_images(
+    org: CurrentOrg, rt: RuntimeDep, base_url: BaseUrl, signer: Signer, dataset_id: int
+) -> list[dict[str, Any]]:
+    return [render_image(i, base_url, signer) for i in svc.list_images(rt, org.organization_id, dataset_id)]
 
 
 @router.get("/{image_id}", response_model=ImagePublic, summary="Get an image")
 def get_image(
-    org: CurrentOrg, rt: RuntimeDep, base_url: BaseUrl, dataset_id: int, image_id: int
+    org: CurrentOrg, rt: RuntimeDep, base_url: BaseUrl, signer: Signer, dataset_id: int, image_id: int
 ) -> dict[str, Any]:
-    return render_image(svc.get_image(rt, org.organization_id, dataset_id, image_id), base_url, rt.signer)
+    return render_image(svc.get_image(rt, org.organization_id, dataset_id, image_id), base_url, signer)
 
 
 @router.put("/{image_id}", response_model=ImagePublic, summary="Set or regenerate an image's caption")
 def update_image(
-    org: CurrentOrg, rt: RuntimeDep, base_url: BaseUrl, dataset_id: int, image_id: int, body: ImageUpdate
+    org: CurrentOrg,
+    rt: RuntimeDep,
+    base_url: BaseUrl,
+    signer: Signer,
+    dataset_id: int,
+    image_id: int,
+    body: ImageUpdate,
 ) -> dict[str, Any]:
     image = svc.update_image(
         rt,
@@ -228,7 +235,7 @@ def update_image(
         caption=body.caption,
         regenerate_caption=body.regenerate_caption,
     )
-    return render_image(image, base_url, rt.signer)
+    return render_image(image, base_url, signer)
 
 
 @router.delete("/{image_id}", status_code=204, response_class=Response, summary="Delete an image")

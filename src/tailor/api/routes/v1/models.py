@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from tailor.api.deps import BaseUrl, CurrentOrg, RuntimeDep, SessionDep
+from tailor.api.links import Signer
 from tailor.api.schemas.v1_models import (
     START_TRAINING_DOC,
     ModelCreate,
@@ -22,6 +23,7 @@ from tailor.bootstrap import Runtime
 from tailor.domain import models as rules
 from tailor.domain.errors import InvalidInput, NotFound
 from tailor.domain.models import BASE_MODEL_CARD, BASE_MODEL_NAME, render_version
+from tailor.domain.signing import LinkSigner
 from tailor.services import models as svc
 from tailor.store import checkpoints as ckpt_store
 from tailor.store import models as model_store
@@ -30,24 +32,24 @@ from tailor.store.db import read_session
 router = APIRouter(prefix="/v1/tailored-gen", tags=["Models"])
 
 
-def _one(rt: RuntimeDep, session: SessionDep, base_url: str, model: Any) -> dict[str, Any]:
+def _one(signer: LinkSigner, session: SessionDep, base_url: str, model: Any) -> dict[str, Any]:
     steps = ckpt_store.checkpoint_steps(session, model.id)
-    return render_model(model, steps, base_url=base_url, signer=rt.signer)
+    return render_model(model, steps, base_url=base_url, signer=signer)
 
 
 def _many(
-    rt: RuntimeDep, session: SessionDep, base_url: str, models: list[Any], include: bool
+    signer: LinkSigner, session: SessionDep, base_url: str, models: list[Any], include: bool
 ) -> list[dict[str, Any]]:
     steps = ckpt_store.steps_by_model(session, [m.id for m in models]) if include else {}
     return [
-        render_model(m, steps.get(m.id, []), base_url=base_url, signer=rt.signer, include_training=include)
+        render_model(m, steps.get(m.id, []), base_url=base_url, signer=signer, include_training=include)
         for m in models
     ]
 
 
 @router.post("/models", status_code=201, summary="Create a model")
 def create_model(
-    body: ModelCreate, rt: RuntimeDep, session: SessionDep, org: CurrentOrg, base_url: BaseUrl
+    body: ModelCreate, rt: RuntimeDep, session: SessionDep, org: CurrentOrg, base_url: BaseUrl, signer: Signer
 ) -> dict[str, Any]:
     model = svc.create_model(
         session,
@@ -57,7 +59,7 @@ def create_model(
         training_mode=body.training_mode.value,
         description=body.description,
     )
-    return _one(rt, session, base_url, model)
+    return _one(signer, session, base_url, model)
 
 
 @router.get("/models", summary="List models")
@@ -66,10 +68,11 @@ def list_models(
     session: SessionDep,
     org: CurrentOrg,
     base_url: BaseUrl,
+    signer: Signer,
     include_training_parameters: bool = Query(False),
 ) -> list[dict[str, Any]]:
     models = svc.list_models(session, org.organization_id)
-    return _many(rt, session, base_url, models, include_training_parameters)
+    return _many(signer, session, base_url, models, include_training_parameters)
 
 
 @router.get("/projects/{project_id}/models", summary="List a project's models")
@@ -79,17 +82,18 @@ def list_project_models(
     session: SessionDep,
     org: CurrentOrg,
     base_url: BaseUrl,
+    signer: Signer,
     include_training_parameters: bool = Query(False),
 ) -> list[dict[str, Any]]:
     models = svc.list_models(session, org.organization_id, project_id=project_id)
-    return _many(rt, session, base_url, models, include_training_parameters)
+    return _many(signer, session, base_url, models, include_training_parameters)
 
 
 @router.get("/models/{model_id}", summary="Get a model")
 def get_model(
-    model_id: int, rt: RuntimeDep, session: SessionDep, org: CurrentOrg, base_url: BaseUrl
+    model_id: int, rt: RuntimeDep, session: SessionDep, org: CurrentOrg, base_url: BaseUrl, signer: Signer
 ) -> dict[str, Any]:
-    return _one(rt, session, base_url, svc.get_model(session, org.organization_id, model_id))
+    return _one(signer, session, base_url, svc.get_model(session, org.organization_id, model_id))
 
 
 @router.put("/models/{model_id}", summary="Update a model (name, description, active version)")
@@ -100,6 +104,7 @@ def update_model(
     session: SessionDep,
     org: CurrentOrg,
     base_url: BaseUrl,
+    signer: Signer,
 ) -> dict[str, Any]:
     model = svc.update_model(
         session,
@@ -109,7 +114,7 @@ def update_model(
         description=body.description,
         active_model_version=body.active_model_version,
     )
-    return _one(rt, session, base_url, model)
+    return _one(signer, session, base_url, model)
 
 
 @router.delete("/models/{model_id}", status_code=204, summary="Delete a model")
@@ -129,29 +134,30 @@ def start_training(
     session: SessionDep,
     org: CurrentOrg,
     base_url: BaseUrl,
+    signer: Signer,
     body: Annotated[Any, Body()] = None,
 ) -> dict[str, Any]:
     if body is not None and not isinstance(body, dict):
         raise InvalidInput("the body must be a JSON object of training parameters", field="body")
     model = svc.start_training(session, org.organization_id, model_id, body)
-    return _one(rt, session, base_url, model)
+    return _one(signer, session, base_url, model)
 
 
 @router.post("/models/{model_id}/stop_training", summary="Stop training")
 def stop_training(
-    model_id: int, rt: RuntimeDep, session: SessionDep, org: CurrentOrg, base_url: BaseUrl
+    model_id: int, rt: RuntimeDep, session: SessionDep, org: CurrentOrg, base_url: BaseUrl, signer: Signer
 ) -> dict[str, Any]:
     model = svc.stop_training(session, org.organization_id, model_id, rt.queue)
-    return _one(rt, session, base_url, model)
+    return _one(signer, session, base_url, model)
 
 
 @router.get("/models/{model_id}/checkpoints", summary="List checkpoints")
 def list_checkpoints(
-    model_id: int, rt: RuntimeDep, session: SessionDep, org: CurrentOrg, base_url: BaseUrl
+    model_id: int, rt: RuntimeDep, session: SessionDep, org: CurrentOrg, base_url: BaseUrl, signer: Signer
 ) -> dict[str, Any]:
     model, rows = svc.list_checkpoints(session, org.organization_id, model_id)
     return {
-        "checkpoints": [render_checkpoint(r, base_url=base_url, signer=rt.signer) for r in rows],
+        "checkpoints": [render_checkpoint(r, base_url=base_url, signer=signer) for r in rows],
         "active_model_version": render_version(model.active_model_version),
     }
 
@@ -164,9 +170,10 @@ def get_checkpoint(
     session: SessionDep,
     org: CurrentOrg,
     base_url: BaseUrl,
+    signer: Signer,
 ) -> dict[str, Any]:
     row = svc.get_checkpoint(session, org.organization_id, model_id, checkpoint_step)
-    return render_checkpoint(row, base_url=base_url, signer=rt.signer)
+    return render_checkpoint(row, base_url=base_url, signer=signer)
 
 
 @router.delete(
@@ -181,7 +188,7 @@ def delete_checkpoint(
 
 @router.get("/models/{model_id}/download", summary="Download the trained adapter")
 def download_model(
-    model_id: int, rt: RuntimeDep, session: SessionDep, org: CurrentOrg, base_url: BaseUrl
+    model_id: int, rt: RuntimeDep, session: SessionDep, org: CurrentOrg, base_url: BaseUrl, signer: Signer
 ) -> dict[str, Any]:
     from tailor.engine.training.export import write_export_zip  # no ML import: safetensors + numpy
 
@@ -194,13 +201,15 @@ def download_model(
         base_model=rt.settings.base_model,
     )
     return {
-        "download_url": f"{base_url}{rt.signer.path(key)}",
+        "download_url": f"{base_url}{signer.path(key)}",
         "base_model_name": BASE_MODEL_NAME,
         "base_model_card": BASE_MODEL_CARD,
     }
 
 
-def _training_snapshot(rt: Runtime, organization_id: int, model_id: int, base_url: str) -> dict[str, Any]:
+def _training_snapshot(
+    rt: Runtime, organization_id: int, model_id: int, base_url: str, signer: LinkSigner
+) -> dict[str, Any]:
     with read_session(rt.engine) as s:
         model = model_store.get_model(s, organization_id, model_id)
         if model is None:
@@ -208,7 +217,7 @@ def _training_snapshot(rt: Runtime, organization_id: int, model_id: int, base_ur
         return {
             "id": model.id,
             "status": model.status,
-            "training_progress": render_progress(model.training_progress, base_url, rt.signer),
+            "training_progress": render_progress(model.training_progress, base_url, signer),
             "error": model.error,
         }
 
@@ -221,10 +230,10 @@ def _training_snapshot(rt: Runtime, organization_id: int, model_id: int, base_ur
     responses={200: {"content": {"text/event-stream": {}}}, 404: {"description": "Unknown model"}},
 )
 async def training_events(
-    model_id: int, request: Request, rt: RuntimeDep, org: CurrentOrg, base_url: BaseUrl
+    model_id: int, request: Request, rt: RuntimeDep, org: CurrentOrg, base_url: BaseUrl, signer: Signer
 ) -> StreamingResponse:
     """A ``training`` event whenever the status or progress changes; ends when training is over."""
-    args = (rt, org.organization_id, model_id, base_url)
+    args = (rt, org.organization_id, model_id, base_url, signer)
     await to_thread.run_sync(_training_snapshot, *args)  # 404 before the stream starts
 
     async def snapshot() -> tuple[dict[str, Any], bool]:

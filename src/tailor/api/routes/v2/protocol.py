@@ -16,7 +16,7 @@ from sqlalchemy.orm import object_session
 
 from tailor.bootstrap import Runtime
 from tailor.domain.enums import RequestStatus
-from tailor.domain.signing import UrlSigner
+from tailor.domain.signing import LinkSigner
 from tailor.services import requests as request_service
 from tailor.services.requests import RequestView
 from tailor.store.db import read_session
@@ -26,7 +26,7 @@ from tailor.store.tables import GenerationRequest
 TOP_LEVEL_FIELDS = ("image_url", "video_url", "structured_prompt", "seed")
 
 
-def render_result(result: dict[str, Any], base_url: str, signer: UrlSigner) -> dict[str, Any]:
+def render_result(result: dict[str, Any], base_url: str, signer: LinkSigner) -> dict[str, Any]:
     """``<x>_key`` -> ``<x>_url`` signed links."""
     return request_service.render_result(result, base_url, signer)
 
@@ -58,7 +58,7 @@ async def wait_for(
         delay = min(delay * 1.5, 0.25)
 
 
-def completed(base_url: str, signer: UrlSigner, view: RequestView) -> JSONResponse:
+def completed(base_url: str, signer: LinkSigner, view: RequestView) -> JSONResponse:
     """200 ``{"result": {...}, "request_id"}`` plus the main result fields at the top level."""
     result = render_result(view.result or {}, base_url, signer)
     body: dict[str, Any] = {"result": result, "request_id": view.request_id}
@@ -88,11 +88,12 @@ async def answer(rt: Runtime, base_url: str, req: GenerationRequest, sync: bool)
         # The job must be visible to workers before we wait for it.
         session.commit()
     request_id, organization_id = req.request_id, req.organization_id
+    signer = rt.signer.bound(req.token_id)  # links in the answer belong to the calling token
     if not sync:
         return accepted(base_url, request_id)
     view = await wait_for(rt, organization_id, request_id, rt.settings.sync_timeout_s)
     if view is None or view.status == RequestStatus.IN_PROGRESS:
         return accepted(base_url, request_id)
     if view.status == RequestStatus.COMPLETED:
-        return completed(base_url, rt.signer, view)
+        return completed(base_url, signer, view)
     return failed(view)
