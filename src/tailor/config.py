@@ -132,7 +132,7 @@ class Settings(BaseSettings):
     )
     vlm_cache_size: int = Field(256, ge=0, description="Identical VLM requests remembered (0: no cache).")
 
-    # --- rate limits ------------------------------------------------------------------------
+    # --- rate limits and quotas ----------------------------------------------------------------
     rate_limit_per_s: float = Field(
         50.0,
         ge=0,
@@ -160,6 +160,12 @@ class Settings(BaseSettings):
         None,
         description="redis://host:port/db shared by every API process for rate limits; default: "
         "each process limits on its own.",
+    )
+    org_max_active_jobs: int = Field(
+        50, ge=0, description="v2 requests queued or running at once per organization; 0: no limit."
+    )
+    org_max_active_trainings: int = Field(
+        2, ge=0, description="Trainings queued or running at once per organization; 0: no limit."
     )
 
     @field_validator("home", mode="after")

@@ -67,6 +67,7 @@ def _request(rt: Runtime, token: str, kind: str, payload: dict) -> str:
             payload=payload,
             webhook_url=None,
             priority=Priority.INTERACTIVE,
+            max_active=rt.settings.org_max_active_jobs,
         )
         return req.request_id
 

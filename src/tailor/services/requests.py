@@ -13,6 +13,7 @@ from tailor.domain.enums import JobState, RequestStatus
 from tailor.domain.errors import InvalidInput
 from tailor.domain.signing import UrlSigner
 from tailor.jobs.queue import Priority, enqueue
+from tailor.services import quotas
 from tailor.store import requests as request_store
 from tailor.store.orgs import Principal
 from tailor.store.tables import GenerationRequest, Job
@@ -50,15 +51,18 @@ def create_request(
     priority: int = Priority.INTERACTIVE,
     max_attempts: int | None = None,
     allow_private_urls: bool | None = None,
+    max_active: int,
 ) -> GenerationRequest:
     """Add a ``requests`` row and its job in the caller's transaction.
 
     ``allow_private_urls`` (pass ``settings.allow_private_urls``) enables the full address check of
     ``webhook_url`` at submit time; without it only the URL's form is checked now, and the address
-    is checked when the webhook is delivered.
+    is checked when the webhook is delivered. ``max_active`` (pass
+    ``settings.org_max_active_jobs``) is the organization's quota of active requests (0: none).
     """
     if webhook_url:
         check_webhook_url(webhook_url, allow_private=allow_private_urls)
+    quotas.check(session, principal.organization_id, quotas.ACTIVE_REQUESTS, max_active)
     job = enqueue(
         session,
         kind,

@@ -134,7 +134,12 @@ def start_training(
     if body is not None and not isinstance(body, dict):
         raise InvalidInput("the body must be a JSON object of training parameters", field="body")
     model = svc.start_training(
-        session, org.organization_id, model_id, body, max_attempts=rt.settings.job_max_attempts
+        session,
+        org.organization_id,
+        model_id,
+        body,
+        max_attempts=rt.settings.job_max_attempts,
+        max_active=rt.settings.org_max_active_trainings,
     )
     return _one(rt, session, base_url, model)
 

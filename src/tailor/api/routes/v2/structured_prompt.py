@@ -149,6 +149,7 @@ def _create(
             priority=Priority.INTERACTIVE,
             max_attempts=rt.settings.job_max_attempts,
             allow_private_urls=rt.settings.allow_private_urls,
+            max_active=rt.settings.org_max_active_jobs,
         )
     except BaseException:
         for key in image_keys:

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from starlette.concurrency import run_in_threadpool
 
 from tailor.api.deps import BaseUrl, CurrentOrg, RuntimeDep, SessionDep
 from tailor.api.routes.v2.protocol import answer
@@ -110,7 +111,9 @@ async def generate_tailored_structured_prompt(
         "visual_schema": schema,
         "seed": body.seed if body.seed is not None else secrets.randbelow(SEED_MAX + 1),
     }
-    req = create_request(
+    # in a thread: the organization's quota check may wait for another request's transaction
+    req = await run_in_threadpool(
+        create_request,
         session,
         principal,
         endpoint="/v2/structured_prompt/generate/tailored",
@@ -120,5 +123,6 @@ async def generate_tailored_structured_prompt(
         priority=Priority.INTERACTIVE,
         max_attempts=rt.settings.job_max_attempts,
         allow_private_urls=rt.settings.allow_private_urls,
+        max_active=rt.settings.org_max_active_jobs,
     )
     return await answer(rt, base_url, req, body.sync)
