@@ -175,7 +175,12 @@ class RedisStore:
     minute): limits must never take the API down."""
 
     def __init__(self, url: str, prefix: str = "tailor:ratelimit:") -> None:
-        import redis
+        try:
+            import redis
+        except ImportError as e:
+            raise RuntimeError(
+                "TAILOR_REDIS_URL is set but the redis package is not installed: pip install 'tailor[redis]'"
+            ) from e
 
         self._errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
         self._redis = redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
