@@ -220,9 +220,12 @@ def tailor_serve(home: Path, db_url: str, args: argparse.Namespace) -> Iterator[
 @dataclass
 class Samples:
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
-    statuses: dict[str, dict[int, int]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))
+    # status code, or the name of the error when there was no answer
+    statuses: dict[str, dict[int | str, int]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(int))
+    )
 
-    def add(self, name: str, started: float, status: int) -> None:
+    def add(self, name: str, started: float, status: int | str) -> None:
         self.latencies[name].append(time.perf_counter() - started)
         self.statuses[name][status] += 1
 
@@ -232,8 +235,8 @@ async def _get(client: httpx.AsyncClient, samples: Samples, name: str, path: str
     try:
         r = await client.get(path, headers={"api_token": token})
         samples.add(name, started, r.status_code)
-    except httpx.HTTPError:
-        samples.add(name, started, 0)
+    except httpx.HTTPError as e:
+        samples.add(name, started, type(e).__name__)
 
 
 async def reader(
@@ -262,8 +265,8 @@ async def slow_uploader(
                 json={"image_url": f"{image_url}/img-{uuid.uuid4().hex}.jpg"},
             )
             samples.add("slow upload", started, r.status_code)
-        except httpx.HTTPError:
-            samples.add("slow upload", started, 0)
+        except httpx.HTTPError as e:
+            samples.add("slow upload", started, type(e).__name__)
 
 
 async def run_load(
@@ -317,9 +320,7 @@ def report(label: str, samples: Samples, args: argparse.Namespace) -> None:
         lat = sorted(samples.latencies.get(name, []))
         if not lat:
             continue
-        codes = ", ".join(
-            f"{code or 'conn-error'}: {n}" for code, n in sorted(samples.statuses[name].items())
-        )
+        codes = ", ".join(f"{code}: {n}" for code, n in sorted(samples.statuses[name].items(), key=str))
         print(
             f"  {name:11s} {path:40s} {len(lat) / elapsed:7.1f} req/s  "
             f"p50 {statistics.median(lat) * 1000:7.1f} ms  p99 {pct(lat, 0.99) * 1000:7.1f} ms  [{codes}]"
