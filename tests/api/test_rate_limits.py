@@ -224,7 +224,8 @@ def test_redis_store_matches_the_arithmetic() -> None:
         pytest.skip("set TAILOR_TEST_REDIS_URL to run the Redis variant")
     import uuid
 
-    store = RedisStore(REDIS_URL, prefix=f"tailor-test:{uuid.uuid4().hex}:")
+    prefix = f"tailor-test:{uuid.uuid4().hex}:"
+    store = RedisStore(REDIS_URL, prefix=prefix)
     try:
         assert [store.take("k", 1.0, 3) for _ in range(3)] == [0, 0, 0]
         assert 0.9 < store.take("k", 1.0, 3) <= 1.0
@@ -233,6 +234,7 @@ def test_redis_store_matches_the_arithmetic() -> None:
         store.clear("ip")
         assert store.blocked_for("ip") == 0 and store.fail("ip", 1, 60, 100) == 0
     finally:
+        store._redis.delete(prefix + "b:k", prefix + "f:ip")
         store.close()
 
 
