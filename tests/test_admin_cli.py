@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -108,3 +109,66 @@ def test_serve_shows_the_token_only_when_it_creates_it(tmp_path: Path) -> None:
     second = _serve_banner(home)
     assert token not in second
     assert f"API token:       in {home / 'token'}" in second
+
+
+async def test_token_list_revoke_and_rotate(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    ci = run_cli(home, "token", "create", "--org", "acme", "--name", "ci").stdout.strip().splitlines()[-1]
+    web = run_cli(home, "token", "create", "--org", "globex", "--name", "web").stdout.strip().splitlines()[-1]
+    settings = Settings(home=home, allowed_hosts="t")
+    rt = build_runtime(settings)
+    app = create_app(settings, rt)  # serving before, during and after the changes below
+    projects = "/v1/tailored-gen/projects"
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+
+            async def status(token: str) -> int:
+                return (await c.get(projects, headers={"api_token": token})).status_code
+
+            r = await c.post(
+                projects,
+                headers={"api_token": web},
+                json={"project_name": "P", "ip_medium": "illustration", "ip_type": "other"},
+            )
+            assert r.status_code == 201, r.text
+            assert await status(ci) == 200 and await status(web) == 200
+
+            # list: id, organization, name, prefix, created, revoked; never the token
+            r = run_cli(home, "token", "list")
+            assert r.returncode == 0, r.stderr
+            lines = r.stdout.strip().splitlines()
+            assert lines[0].split() == ["id", "organization", "name", "prefix", "created", "revoked"]
+            assert lines[1].split()[:4] == ["1", "acme", "ci", ci[:8]] and lines[1].split()[-1] == "no"
+            assert lines[2].split()[:4] == ["2", "globex", "web", web[:8]]
+            assert ci not in r.stdout and web not in r.stdout
+
+            # revoke by prefix: the running app refuses the token from its next request on
+            r = run_cli(home, "token", "revoke", ci[:8])
+            assert r.returncode == 0 and "revoked token 1" in r.stdout, r.stderr
+            assert await status(ci) == 401 and await status(web) == 200
+
+            # rotate by id: a new token for the same organization and name; the old one is revoked
+            r = run_cli(home, "token", "rotate", "2")
+            assert r.returncode == 0, r.stderr
+            new = r.stdout.strip().splitlines()[-1]
+            assert new.startswith("tlr_") and new not in (ci, web)
+            assert await status(web) == 401
+            r = await c.get(projects, headers={"api_token": new})
+            assert r.status_code == 200 and [p["project_name"] for p in r.json()] == ["P"]
+
+            rows = json.loads(run_cli(home, "token", "list", "--json").stdout)
+            assert [(t["id"], t["organization"], t["name"], t["revoked"]) for t in rows] == [
+                (1, "acme", "ci", True),
+                (2, "globex", "web", True),
+                (3, "globex", "web", False),
+            ]
+            assert set(rows[0]) == {"id", "organization", "name", "prefix", "created", "revoked"}
+
+            # an ambiguous or unknown reference changes nothing
+            r = run_cli(home, "token", "revoke", "tlr_")
+            assert r.returncode == 1 and "matches 3 tokens" in r.stderr
+            r = run_cli(home, "token", "rotate", "42")
+            assert r.returncode == 1 and "no token" in r.stderr
+            assert await status(new) == 200
+    finally:
+        rt.close()

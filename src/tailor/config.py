@@ -152,6 +152,42 @@ class Settings(BaseSettings):
     )
     vlm_cache_size: int = Field(256, ge=0, description="Identical VLM requests remembered (0: no cache).")
 
+    # --- rate limits and quotas ----------------------------------------------------------------
+    rate_limit_per_s: float = Field(
+        50.0,
+        ge=0,
+        description="Requests per second each API token may sustain (without a valid token: each "
+        "client address); 0: no limit.",
+    )
+    rate_limit_burst: int = Field(
+        200,
+        ge=0,
+        description="Requests a token (or address) may make at once before the rate applies; 0: no limit.",
+    )
+    auth_backoff_after: int = Field(
+        10,
+        ge=0,
+        description="Failed authentications from one client address before it must wait (1 s, doubling); "
+        "0: no backoff.",
+    )
+    auth_backoff_max_s: int = Field(300, ge=1, description="Longest wait after failed authentications.")
+    auth_backoff_reset_s: int = Field(
+        900,
+        ge=1,
+        description="An address's failed authentications are forgotten after this long without one.",
+    )
+    redis_url: str | None = Field(
+        None,
+        description="redis://host:port/db shared by every API process for rate limits; default: "
+        "each process limits on its own.",
+    )
+    org_max_active_jobs: int = Field(
+        50, ge=0, description="v2 requests queued or running at once per organization; 0: no limit."
+    )
+    org_max_active_trainings: int = Field(
+        2, ge=0, description="Trainings queued or running at once per organization; 0: no limit."
+    )
+
     @field_validator("home", mode="after")
     @classmethod
     def _absolute_home(cls, v: Path) -> Path:

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import httpx
 import pytest
 
+from tailor.config import Settings
+from tests.conftest import make_settings
+
 # Routes that are public on purpose: service endpoints, signed file links, the console's static shell.
 PUBLIC = re.compile(r"^/(health|metrics|openapi\.json|docs|redoc|files/|console)")
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: str) -> Settings:
+    # A wrong token on every route in a row would meet the failed-authentication backoff (429),
+    # which tests/api/test_rate_limits.py covers.
+    return make_settings(tmp_path / "home", db_url, auth_backoff_after=0)
 
 
 def _protected(schema: dict) -> list[tuple[str, str]]:

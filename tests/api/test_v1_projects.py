@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 
 from tailor.bootstrap import Runtime
-from tests.conftest import new_token
+from tailor.config import Settings
+from tests.conftest import make_settings, new_token
 from tests.services.v1_support import API, add_model, error_of, make_dataset, make_project
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: str) -> Settings:
+    # The route walk below sends a wrong token to every route in a row, which would meet the
+    # failed-authentication backoff (429); tests/api/test_rate_limits.py covers it.
+    return make_settings(tmp_path / "home", db_url, auth_backoff_after=0)
 
 
 async def test_create_get_list(client: httpx.AsyncClient, auth: dict[str, str]) -> None:

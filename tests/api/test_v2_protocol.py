@@ -65,6 +65,7 @@ def _request(rt: Runtime, token: str, kind: str, payload: dict) -> str:
             kind=KINDS[kind],
             payload=Args(**payload),
             webhook_url=None,
+            max_active=rt.settings.org_max_active_jobs,
         )
         return req.request_id
 

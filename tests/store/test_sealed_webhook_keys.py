@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from bria_client.toolkit import verify_webhook_signature
 from sqlalchemy import text
-from tailor.worker.handlers.webhook import sign
 
 from tailor.bootstrap import build_runtime
 from tailor.domain.tokens import hash_token, new_token, webhook_signing_key
@@ -18,6 +17,7 @@ from tailor.store import orgs
 from tailor.store.db import is_sqlite, make_engine, session_scope
 from tailor.store.migrate import upgrade
 from tailor.store.sealed import SealError
+from tailor.worker.handlers.webhook import sign
 from tests.conftest import make_settings
 
 

@@ -15,6 +15,7 @@ from tailor.api.middleware import (
     RequestIdMiddleware,
     SecurityHeadersMiddleware,
 )
+from tailor.api.ratelimit import RateLimiter
 from tailor.api.routes import all_routers
 from tailor.bootstrap import Runtime, build_runtime
 from tailor.config import Settings
@@ -38,6 +39,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None, *, migrate: b
         lifespan=lifespan,
     )
     app.state.runtime = rt
+    app.state.rate_limiter = RateLimiter.from_settings(settings)
     errors.install(app)
 
     def body_limit(path: str) -> int:

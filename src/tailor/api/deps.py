@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
 from sqlalchemy.orm import Session
 
+from tailor.api.ratelimit import RateLimiter
 from tailor.bootstrap import Runtime
 from tailor.domain.errors import Unauthorized
 from tailor.store import orgs
@@ -53,13 +54,26 @@ def get_session(request: Request, rt: RuntimeDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def get_principal(rt: RuntimeDep, token: Annotated[str | None, Depends(_token_header)]) -> Principal:
+def get_principal(
+    request: Request, rt: RuntimeDep, token: Annotated[str | None, Depends(_token_header)]
+) -> Principal:
+    """The caller, or 401; 429 past the rate limits and the failed-authentication backoff."""
+    limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
+    address = request.client.host if request.client else "unknown"
+    if limiter is not None:
+        limiter.check_address(address)
     if not token:
+        if limiter is not None:
+            limiter.unauthenticated(address)
         raise Unauthorized("missing api_token header")
     with read_session(rt.engine) as s:
         principal = orgs.authenticate(s, token)
     if principal is None:
+        if limiter is not None:
+            limiter.failed(address)
         raise Unauthorized("unknown or revoked api_token")
+    if limiter is not None:
+        limiter.authenticated(address, principal.token_id)
     return principal
 
 

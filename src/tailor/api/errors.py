@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tailor.api.middleware import SECURITY_HEADERS
-from tailor.domain.errors import TailorError
+from tailor.domain.errors import RateLimited, TailorError
 
 log = logging.getLogger("tailor.api")
 
@@ -60,7 +60,8 @@ def install(app: FastAPI) -> None:
             message = f"{exc.field}: {message}"
         if exc.status >= 500:
             log.error("request %s failed: %s", request_id_of(request), message)
-        return error_response(request, exc.status, message, exc.details)
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+        return error_response(request, exc.status, message, exc.details, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import importlib
+import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from tailor.store.tables import ApiToken
 
 app = typer.Typer(help="Tailor: tailored image generation on FIBO.", no_args_is_help=True)
 db_app = typer.Typer(help="Database administration.", no_args_is_help=True)
@@ -56,6 +65,113 @@ def token_create(
         token = orgs.create_token(s, organization, name=name, secret=settings.resolved_secret_key())
     engine.dispose()
     typer.echo(token)
+
+
+@contextmanager
+def _admin_session() -> Iterator[Session]:
+    """A transaction on the configured database (migrated first), committed on success."""
+    from tailor.config import load_settings
+    from tailor.store.db import make_engine, make_sessionmaker, session_scope
+    from tailor.store.migrate import upgrade
+
+    settings = load_settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.resolved_database_url)
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with session_scope(make_sessionmaker(engine)) as s:
+            yield s
+    finally:
+        engine.dispose()
+
+
+def _one_token(s: Session, ref: str) -> ApiToken:
+    """The token ``ref`` names (id, prefix or whole token), or exit 1 saying why not."""
+    from tailor.store import orgs
+
+    found = orgs.find_tokens(s, ref)
+    if not found:
+        typer.echo(f"error: no token has the id or prefix {ref!r} (see `tailor token list`)", err=True)
+        raise typer.Exit(1)
+    if len(found) > 1:
+        ids = ", ".join(str(t.id) for t in found)
+        typer.echo(f"error: {ref!r} matches {len(found)} tokens (ids {ids}): give the id", err=True)
+        raise typer.Exit(1)
+    return found[0]
+
+
+def _describe(s: Session, row: ApiToken) -> str:
+    from tailor.store.tables import Organization
+
+    org = s.get(Organization, row.organization_id)
+    return f"token {row.id} ({row.prefix}…, organization {org.name if org else '?'}, name {row.name or '-'})"
+
+
+@token_app.command("list")
+def token_list(
+    org: str | None = typer.Option(None, "--org", help="Only this organization's tokens."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """List API tokens: id, organization, name, prefix, created, revoked (never the token)."""
+    from tailor.store import orgs
+
+    with _admin_session() as s:
+        tokens = orgs.list_tokens(s, org)
+
+    def created(t: orgs.TokenInfo) -> str:
+        return t.created_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    if as_json:
+        rows = [
+            {
+                "id": t.id,
+                "organization": t.organization,
+                "name": t.name,
+                "prefix": t.prefix,
+                "created": created(t),
+                "revoked": t.revoked,
+            }
+            for t in tokens
+        ]
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    lines = [["id", "organization", "name", "prefix", "created", "revoked"]] + [
+        [str(t.id), t.organization, t.name or "-", t.prefix, created(t), "yes" if t.revoked else "no"]
+        for t in tokens
+    ]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
+    for line in lines:
+        typer.echo("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token: str = typer.Argument(..., help="The token's id or prefix (as `tailor token list` shows it)."),
+) -> None:
+    """Revoke an API token: from its next request on it answers 401."""
+    from tailor.store import orgs
+
+    with _admin_session() as s:
+        row = _one_token(s, token)
+        what = _describe(s, row)
+        changed = orgs.revoke_token(s, row)
+    typer.echo(f"revoked {what}" if changed else f"{what} was already revoked")
+
+
+@token_app.command("rotate")
+def token_rotate(
+    token: str = typer.Argument(..., help="The token's id or prefix (as `tailor token list` shows it)."),
+) -> None:
+    """Revoke an API token and print a new one for the same organization and name (shown only once)."""
+    from tailor.config import load_settings
+    from tailor.store import orgs
+
+    with _admin_session() as s:
+        row = _one_token(s, token)
+        what = _describe(s, row)
+        new = orgs.rotate_token(s, row, secret=load_settings().resolved_secret_key())
+    typer.echo(f"revoked {what}; its replacement follows", err=True)
+    typer.echo(new)
 
 
 def main() -> None:

@@ -12,11 +12,13 @@ Tree::
     ├── TooLarge                413  body, file or archive over a limit
     ├── UnsupportedMedia        415  not a jpg/png/webp (by content) or not a zip
     ├── Unprocessable           422  semantically invalid (e.g. moderation)
-    ├── RateLimited             429
+    ├── RateLimited             429  over a rate limit or quota; ``retry_after`` says when to retry
     └── UpstreamUnavailable     503  a dependency (VLM provider, storage) failed
 """
 
 from __future__ import annotations
+
+import math
 
 
 class TailorError(Exception):
@@ -69,6 +71,22 @@ class Unprocessable(TailorError):
 
 class RateLimited(TailorError):
     status = 429
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after_s: float = 1.0,
+        field: str | None = None,
+        details: str | None = None,
+    ) -> None:
+        super().__init__(message, field=field, details=details)
+        self.retry_after_s = retry_after_s
+
+    @property
+    def retry_after(self) -> int:
+        """Whole seconds before a retry can succeed, at least 1 (the ``Retry-After`` header)."""
+        return max(1, math.ceil(self.retry_after_s))
 
 
 class UpstreamUnavailable(TailorError):

@@ -23,6 +23,7 @@ from tailor.domain.enums import (
 from tailor.domain.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from tailor.domain.jobs import TRAIN_MODEL, TrainModel
 from tailor.jobs.queue import JobQueue, enqueue
+from tailor.services import quotas
 from tailor.services.training import choose_parameters
 from tailor.store import checkpoints as ckpt_store
 from tailor.store import models as store
@@ -142,8 +143,13 @@ def start_training(
     organization_id: int,
     model_id: int,
     params: dict[str, Any] | None,
+    *,
+    max_active: int,
 ) -> TailoredModel:
-    """Validate, choose the parameters, snapshot the schema and enqueue the training job."""
+    """Validate, choose the parameters, snapshot the schema and enqueue the training job.
+
+    ``max_active`` (pass ``settings.org_max_active_trainings``) is the organization's quota of
+    active trainings (0: none)."""
     model = get_model(session, organization_id, model_id)
     rules.check_can_start(model.status)
     params = {k: v for k, v in (params or {}).items() if v is not None}
@@ -174,6 +180,7 @@ def start_training(
             project.ip_type if project else "other", project.ip_medium if project else "", images
         )
 
+    quotas.check(session, organization_id, quotas.ACTIVE_TRAININGS, max_active)
     model.status = rules.transition(model.status, ModelStatus.InProgress)
     model.training_parameters = chosen.to_dict()
     model.training_version = "fibo"

@@ -14,6 +14,7 @@ from tailor.domain.errors import InvalidInput
 from tailor.domain.jobs import DELIVER_WEBHOOK, DeliverWebhook, JobKind
 from tailor.domain.signing import LinkSigner
 from tailor.jobs.queue import enqueue
+from tailor.services import quotas
 from tailor.store import requests as request_store
 from tailor.store.orgs import Principal
 from tailor.store.tables import GenerationRequest, Job
@@ -61,15 +62,18 @@ def create_request(
     payload: P,
     webhook_url: str | None,
     allow_private_urls: bool | None = None,
+    max_active: int,
 ) -> GenerationRequest:
     """Add a ``requests`` row and its job in the caller's transaction.
 
     ``allow_private_urls`` (pass ``settings.allow_private_urls``) enables the full address check of
     ``webhook_url`` at submit time; without it only the URL's form is checked now, and the address
-    is checked when the webhook is delivered.
+    is checked when the webhook is delivered. ``max_active`` (pass
+    ``settings.org_max_active_jobs``) is the organization's quota of active requests (0: none).
     """
     if webhook_url:
         check_webhook_url(webhook_url, allow_private=allow_private_urls)
+    quotas.check(session, principal.organization_id, quotas.ACTIVE_REQUESTS, max_active)
     job = enqueue(session, kind, payload, organization_id=principal.organization_id)
     return request_store.add_request(
         session,

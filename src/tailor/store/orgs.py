@@ -9,6 +9,7 @@ every start of the API runs after migrating.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -109,3 +110,63 @@ def seal_plain_webhook_keys(session: Session, secret: str) -> int:
         row.webhook_key = None
     session.flush()
     return len(rows)
+
+
+# --- administration: list, revoke, rotate ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """What an administrator sees of a token (never the token itself)."""
+
+    id: int
+    organization: str
+    name: str | None
+    prefix: str
+    created_at: datetime
+    revoked: bool
+
+
+def list_tokens(session: Session, organization: str | None = None) -> list[TokenInfo]:
+    """Every token (of ``organization``, when given), oldest first."""
+    q = select(ApiToken, Organization.name).join(Organization, Organization.id == ApiToken.organization_id)
+    if organization is not None:
+        q = q.where(Organization.name == organization)
+    return [
+        TokenInfo(row.id, org_name, row.name, row.prefix, row.created_at, row.revoked)
+        for row, org_name in session.execute(q.order_by(ApiToken.id)).all()
+    ]
+
+
+def find_tokens(session: Session, ref: str) -> list[ApiToken]:
+    """The tokens ``ref`` names: an id (digits), a whole token, or the start of a token as
+    ``list_tokens`` shows it (its prefix). More than one means ``ref`` is ambiguous."""
+    ref = ref.strip()
+    if not ref:
+        return []
+    if ref.isdigit():
+        row = session.get(ApiToken, int(ref))
+        return [row] if row is not None else []
+    whole = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(ref)))
+    if whole is not None:
+        return [whole]
+    return list(session.scalars(select(ApiToken).where(ApiToken.prefix.startswith(ref, autoescape=True))))
+
+
+def revoke_token(session: Session, row: ApiToken) -> bool:
+    """Revoke ``row``: from the next request on, it answers 401. False if it already was."""
+    if row.revoked:
+        return False
+    row.revoked = True
+    session.flush()
+    return True
+
+
+def rotate_token(session: Session, row: ApiToken, *, secret: str) -> str:
+    """Revoke ``row`` and return a new token for the same organization and name, in one transaction
+    (``secret``: the server secret that seals the new token's webhook key)."""
+    revoke_token(session, row)
+    org = session.get(Organization, row.organization_id)
+    if org is None:  # the foreign key (ON DELETE CASCADE) rules it out
+        raise LookupError(f"organization {row.organization_id} of token {row.id} is gone")
+    return create_token(session, org, name=row.name, secret=secret)

@@ -139,7 +139,9 @@ def start_training(
 ) -> dict[str, Any]:
     if body is not None and not isinstance(body, dict):
         raise InvalidInput("the body must be a JSON object of training parameters", field="body")
-    model = svc.start_training(session, org.organization_id, model_id, body)
+    model = svc.start_training(
+        session, org.organization_id, model_id, body, max_active=rt.settings.org_max_active_trainings
+    )
     return _one(signer, session, base_url, model)
 
 

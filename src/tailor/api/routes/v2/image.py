@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from tailor.api.deps import BaseUrl, CurrentOrg, RuntimeDep, SessionDep
 from tailor.api.routes.v2.protocol import answer
@@ -92,7 +93,9 @@ async def generate_tailored(
         seed=_seed(body.seed),
         influence=body.tailored_model_influence,
     )
-    req = create_request(
+    # in a thread: the organization's quota check may wait for another request's transaction
+    req = await run_in_threadpool(
+        create_request,
         session,
         principal,
         endpoint="/v2/image/generate/tailored",
@@ -100,6 +103,7 @@ async def generate_tailored(
         payload=payload,
         webhook_url=body.webhook_url,
         allow_private_urls=rt.settings.allow_private_urls,
+        max_active=rt.settings.org_max_active_jobs,
     )
     return await answer(rt, base_url, req, body.sync)
 
@@ -128,7 +132,9 @@ async def generate_base(
         seed=_seed(body.seed),
         output_type=body.output_type,
     )
-    req = create_request(
+    # in a thread: the organization's quota check may wait for another request's transaction
+    req = await run_in_threadpool(
+        create_request,
         session,
         principal,
         endpoint="/v2/image/generate",
@@ -136,5 +142,6 @@ async def generate_base(
         payload=payload,
         webhook_url=body.webhook_url,
         allow_private_urls=rt.settings.allow_private_urls,
+        max_active=rt.settings.org_max_active_jobs,
     )
     return await answer(rt, base_url, req, body.sync)

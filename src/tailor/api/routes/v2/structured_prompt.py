@@ -104,6 +104,7 @@ def _create(
             ),
             webhook_url=body.webhook_url,
             allow_private_urls=rt.settings.allow_private_urls,
+            max_active=rt.settings.org_max_active_jobs,
         )
     except BaseException:
         for key in images.keys:

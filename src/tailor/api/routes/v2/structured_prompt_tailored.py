@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from starlette.concurrency import run_in_threadpool
 
 from tailor.api.deps import BaseUrl, CurrentOrg, RuntimeDep, SessionDep
 from tailor.api.routes.v2.protocol import answer
@@ -107,7 +108,9 @@ async def generate_tailored_structured_prompt(
         visual_schema=schema,
         seed=body.seed if body.seed is not None else secrets.randbelow(SEED_MAX + 1),
     )
-    req = create_request(
+    # in a thread: the organization's quota check may wait for another request's transaction
+    req = await run_in_threadpool(
+        create_request,
         session,
         principal,
         endpoint="/v2/structured_prompt/generate/tailored",
@@ -115,5 +118,6 @@ async def generate_tailored_structured_prompt(
         payload=payload,
         webhook_url=body.webhook_url,
         allow_private_urls=rt.settings.allow_private_urls,
+        max_active=rt.settings.org_max_active_jobs,
     )
     return await answer(rt, base_url, req, body.sync)
