@@ -23,6 +23,7 @@ from tailor.domain.enums import TERMINAL_JOB_STATES, JobState
 from tailor.jobs import handlers
 from tailor.store import requests as request_store
 from tailor.store.db import immediate_transaction, is_sqlite, session_scope
+from tailor.store.leases import new_token as new_claim_token
 from tailor.store.tables import Job
 
 WEBHOOK_KIND = "webhook"
@@ -141,6 +142,7 @@ class JobQueue:
             t = now()
             job.state = JobState.running
             job.worker_id = worker_id
+            job.claim_token = new_claim_token()  # this attempt's lease (store/leases.py)
             job.attempts += 1
             job.started_at = t
             job.heartbeat_at = t
@@ -165,18 +167,25 @@ class JobQueue:
         return job is None or job.state in TERMINAL_JOB_STATES
 
     # --- while running ---------------------------------------------------------------------------
-    def heartbeat(self, job_id: int, worker_id: str, progress: dict[str, Any] | None = None) -> bool:
-        """Refresh the job's heartbeat; returns False when cancel was requested or the job was lost."""
+    def heartbeat(
+        self,
+        job_id: int,
+        worker_id: str,
+        progress: dict[str, Any] | None = None,
+        *,
+        claim_token: str | None = None,
+    ) -> bool:
+        """Refresh the job's heartbeat; returns False when cancel was requested or the job was lost
+        (with ``claim_token``: also when it was claimed again since, see store/leases.py)."""
         values: dict[str, Any] = {"heartbeat_at": now()}
         if progress is not None:
             values["progress"] = progress
+        mine = [Job.id == job_id, Job.worker_id == worker_id, Job.state == JobState.running]
+        if claim_token is not None:
+            mine.append(Job.claim_token == claim_token)
         with session_scope(self.sessions) as s:
             self._relaxed_commit(s)
-            n = s.execute(
-                update(Job)
-                .where(Job.id == job_id, Job.worker_id == worker_id, Job.state == JobState.running)
-                .values(**values)
-            ).rowcount  # type: ignore[attr-defined]
+            n = s.execute(update(Job).where(*mine).values(**values)).rowcount  # type: ignore[attr-defined]
             if not n:
                 return False
             cancel = s.scalar(select(Job.cancel_requested).where(Job.id == job_id))

@@ -6,6 +6,7 @@ from tailor.jobs.executor_base import OutcomeKind
 from tailor.jobs.executor_local import run_handler
 from tailor.jobs.handlers import JobContext
 from tailor.jobs.queue import JobQueue
+from tailor.store.leases import lease_of
 from tailor.store.tables import Job
 
 
@@ -14,10 +15,15 @@ def execute(queue: JobQueue, base_ctx: JobContext, job: Job, worker_id: str, bac
     from dataclasses import replace
 
     def report(progress: dict) -> bool:
-        return queue.heartbeat(job.id, worker_id, progress)
+        return queue.heartbeat(job.id, worker_id, progress, claim_token=job.claim_token)
 
     ctx = replace(
-        base_ctx, job_id=job.id, organization_id=job.organization_id, attempt=job.attempts, report=report
+        base_ctx,
+        job_id=job.id,
+        organization_id=job.organization_id,
+        attempt=job.attempts,
+        lease=lease_of(job, worker_id),
+        report=report,
     )
     outcome = run_handler(job.kind, ctx, dict(job.payload or {}))
     if outcome.kind == OutcomeKind.completed:

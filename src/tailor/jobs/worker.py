@@ -24,6 +24,7 @@ from tailor.jobs.executor_base import Execution, Executor, Outcome, OutcomeKind
 from tailor.jobs.executor_local import LocalExecutor
 from tailor.store import jobs as job_store
 from tailor.store.db import immediate_transaction, session_scope
+from tailor.store.leases import lease_of
 from tailor.store.tables import Job
 
 log = logging.getLogger(__name__)
@@ -111,16 +112,17 @@ class Worker:
         return self.jobs_run
 
     def _context(self, job: Job) -> Any:
-        queue, wid, job_id = self.rt.queue, self.id, job.id
+        queue, wid, job_id, token = self.rt.queue, self.id, job.id, job.claim_token
 
         def report(progress: dict[str, Any]) -> bool:
-            return queue.heartbeat(job_id, wid, progress)
+            return queue.heartbeat(job_id, wid, progress, claim_token=token)
 
         return replace(
             self.rt.job_context(),
             job_id=job.id,
             organization_id=job.organization_id,
             attempt=job.attempts,
+            lease=lease_of(job, wid),
             report=report,
         )
 
