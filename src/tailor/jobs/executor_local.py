@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import threading
 import traceback
 from dataclasses import replace
@@ -15,6 +16,8 @@ from tailor.config import Settings
 from tailor.jobs import handlers
 from tailor.jobs.executor_base import Execution, Executor, Outcome, OutcomeKind
 from tailor.jobs.handlers import JobCancelled, JobContext, PermanentJobError
+from tailor.jobs.lifeline import bind_to_parent
+from tailor.store.leases import Lease, LeaseLost
 from tailor.store.tables import Job
 
 log = logging.getLogger(__name__)
@@ -32,6 +35,9 @@ def run_handler(kind: str, ctx: JobContext, payload: dict[str, Any]) -> Outcome:
         result = fn(ctx, payload)
     except JobCancelled:
         return Outcome(OutcomeKind.cancelled, error="cancelled", code=409)
+    except LeaseLost as e:  # reaped and claimed again: whoever holds the job now decides its fate
+        log.warning("job %s (%s) stopped: %s", ctx.job_id, kind, e)
+        return Outcome(OutcomeKind.failed, error=str(e), code=409, retry=False)
     except PermanentJobError as e:
         return Outcome(OutcomeKind.failed, error=e.message, code=e.code, retry=False)
     except Exception as e:  # a handler bug or a transient fault: retried while attempts remain
@@ -75,8 +81,11 @@ def _child_main(
     job: dict[str, Any],
     worker_id: str,
     conn: Connection,
+    parent_pid: int,
+    lifeline: Connection,
 ) -> None:
     """Entry point of an isolated job's child process: own runtime, run the handler, send the outcome."""
+    bind_to_parent(parent_pid, lifeline)  # first: never outlive the worker, even while starting up
     from tailor.bootstrap import build_runtime
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -86,15 +95,17 @@ def _child_main(
         handlers.load_all(extra_modules)
         queue = rt.queue
         job_id = job["id"]
+        token = job.get("claim_token")
 
         def report(progress: dict[str, Any]) -> bool:
-            return queue.heartbeat(job_id, worker_id, progress)
+            return queue.heartbeat(job_id, worker_id, progress, claim_token=token)
 
         ctx = replace(
             rt.job_context(),
             job_id=job_id,
             organization_id=job["organization_id"],
             attempt=job["attempts"],
+            lease=Lease(job_id, worker_id, token) if token else None,
             report=report,
         )
         outcome = run_handler(job["kind"], ctx, job["payload"])
@@ -110,21 +121,26 @@ class ProcessExecution(Execution):
     def __init__(self, job: Job, settings: Settings, extra_modules: list[str], worker_id: str) -> None:
         mp = multiprocessing.get_context("spawn")
         self._recv, send = mp.Pipe(duplex=False)
+        # the child's lifeline: this process keeps the only write end, so the child sees EOF when
+        # this worker dies, however it dies (see jobs/lifeline.py)
+        lifeline, self._lifeline = mp.Pipe(duplex=False)
         info = {
             "id": job.id,
             "kind": job.kind,
             "payload": dict(job.payload or {}),
             "organization_id": job.organization_id,
             "attempts": job.attempts,
+            "claim_token": job.claim_token,
         }
         self._proc = mp.Process(
             target=_child_main,
-            args=(settings.model_dump(), extra_modules, info, worker_id, send),
+            args=(settings.model_dump(), extra_modules, info, worker_id, send, os.getpid(), lifeline),
             name=f"tailor-job-{job.id}",
             daemon=True,
         )
         self._proc.start()
         send.close()
+        lifeline.close()
         self._killed = False
         self._outcome: Outcome | None = None
 
@@ -146,9 +162,11 @@ class ProcessExecution(Execution):
                 self._proc.join(KILL_GRACE_S)
                 self._outcome = self._ended_without_answer()
             self._proc.join(KILL_GRACE_S)
+            self._lifeline.close()  # a child still winding down past the grace exits now
             return self._outcome
         if not self._proc.is_alive():
             self._outcome = self._ended_without_answer()
+            self._lifeline.close()
             return self._outcome
         return None
 
@@ -173,6 +191,7 @@ class ProcessExecution(Execution):
         if self._proc.is_alive():
             self._proc.kill()
             self._proc.join(KILL_GRACE_S)
+        self._lifeline.close()
 
 
 class LocalExecutor(Executor):
