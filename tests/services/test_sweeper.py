@@ -204,6 +204,41 @@ async def test_model_files_live_as_long_as_their_records(
     assert report.removed["models"].count == len(leftovers)
     assert {k for k in keys(runtime) if k.startswith(prefix)} == trained
 
+    # a model trained before runs had ids keeps its files where they are (models/<id>/...)
+    from tailor.store.models import add_model
+
+    with session_scope(runtime.sessions) as s:
+        legacy = add_model(
+            s,
+            organization_id=seeded.org_id,
+            project_id=seeded.project_id,
+            dataset_id=seeded.dataset_id,
+            name="old",
+            status="Completed",
+        )
+        legacy.blob_prefix = old_prefix = f"models/{legacy.id}/"
+        legacy.adapter_key = f"{old_prefix}adapter.safetensors"
+        ckpt_store.save_checkpoint(
+            s,
+            legacy.id,
+            100,
+            adapter_key=f"{old_prefix}checkpoints/000100/adapter.safetensors",
+            sample_key=f"{old_prefix}checkpoints/000100/sample.png",
+        )
+    old_files = {
+        f"{old_prefix}adapter.safetensors",
+        f"{old_prefix}adapter.safetensors.json",
+        f"{old_prefix}checkpoints/000100/adapter.safetensors",
+        f"{old_prefix}checkpoints/000100/adapter.safetensors.json",
+        f"{old_prefix}checkpoints/000100/sample.png",
+        f"{old_prefix}export/000100.zip",
+    }
+    deleted_checkpoint = f"{old_prefix}checkpoints/000200/adapter.safetensors"
+    for key in old_files | {deleted_checkpoint}:
+        runtime.blobs.put(key, b"old")
+    assert sweep(runtime, grace_s=GRACE_S, now=later()).removed["models"].count == 1
+    assert {k for k in keys(runtime) if k.startswith(old_prefix)} == old_files
+
     # the model is deleted, and its files outlived the record (the process died in between)
     assert (await client.delete(f"{API}/models/{mid}", headers=auth)).status_code == 204
     for key in trained:

@@ -74,13 +74,15 @@ class ModelFiles:
     named: set[str] = field(default_factory=set)
 
     def owner(self, key: str) -> str | None:
-        """The prefix of the model that ``key`` belongs to, if that model exists."""
+        """The prefix of the model that ``key`` belongs to, if that model exists (the longest: a
+        model of the earlier layout, ``models/<id>/``, may sit above an organization's folder)."""
+        found = None
         cut = key.find("/")
         while cut >= 0:
             if key[: cut + 1] in self.prefixes:
-                return key[: cut + 1]
+                found = key[: cut + 1]
             cut = key.find("/", cut + 1)
-        return None
+        return found
 
 
 def model_files(session: Session) -> ModelFiles:
