@@ -119,6 +119,11 @@ class TrainingJob:
         """A transaction that commits only while this attempt still holds the job."""
         return fenced(self.ctx.sessions, self.ctx.lease)
 
+    def _check_lease(self) -> None:
+        """Raise ``LeaseLost`` now, before any file is written, if this attempt lost the job."""
+        with self._fenced():
+            pass
+
     def _discard(self, keys: list[str]) -> None:
         """Remove files this attempt wrote for a record it could not commit."""
         for key in keys:
@@ -236,8 +241,7 @@ class TrainingJob:
             prefix + "sample.png",
         )
         written = [adapter_key, adapter_key + ".json", state_key, sample_key]
-        with self._fenced():
-            pass  # no files for an attempt that has already lost the job
+        self._check_lease()
         try:
             adapter_sha256 = self._write_checkpoint(trainer, adapter_key, state_key, sample_key)
             stale = self._record_checkpoint(step, loss, adapter_key, adapter_sha256, state_key, sample_key)
@@ -320,8 +324,7 @@ class TrainingJob:
             if last is None:
                 raise RuntimeError(f"no checkpoint at the final step {step}")
             last_key, last_sha256 = last.adapter_key, last.adapter_sha256
-        with self._fenced():
-            pass  # no files for an attempt that has already lost the job
+        self._check_lease()
         written = [final_key, final_key + ".json"]
         try:
             with blobs.open(last_key) as src:
@@ -331,18 +334,17 @@ class TrainingJob:
                 model = model_store.get_model_by_id(s, self.model_id)
                 if model is None:
                     raise PermanentJobError(f"model {self.model_id} no longer exists", code=404)
+                card: str | None = None
                 if model.status == ModelStatus.Stopping:
                     model.status = rules.transition(model.status, ModelStatus.Stopped)
-                    stopped = {"model_id": self.model_id, "status": model.status}
                 else:
-                    stopped = None
                     card = self._complete(s, model, plan, trainer, final_key, last_sha256)
         except BaseException:
             self._discard(written)
             raise
-        if stopped is not None:
+        if card is None:  # stopped while finishing: the final files are no model's
             self._discard(written)
-            return stopped
+            return {"model_id": self.model_id, "status": ModelStatus.Stopped.value}
         # the export is derived from the recorded adapter, so it is written once the record is
         # committed: an attempt that lost the job never gets this far
         write_export_zip(blobs, last_key, rules.export_key(self.blob_prefix, step), card)
