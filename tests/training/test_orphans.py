@@ -1,7 +1,8 @@
-"""A training child never outlives its worker, and a reaped attempt can no longer write.
+"""A training child never outlives its worker.
 
 The worker runs as a real process (``python -m tailor.jobs.process``, as the supervisor starts it)
-with a training job on the tiny model; the test SIGKILLs the worker only, never its child.
+with a training job on the tiny model; the test SIGKILLs the worker only, never its child. (That a
+reaped attempt can no longer write is in ``test_fencing.py``.)
 """
 
 from __future__ import annotations
