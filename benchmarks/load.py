@@ -82,7 +82,7 @@ def seed(home: Path, db_url: str, tenants: int, projects: int, requests: int, sl
     basic dataset. Written through Tailor's own services and stores."""
     from tailor.bootstrap import build_runtime
     from tailor.config import Settings
-    from tailor.jobs.queue import Priority
+    from tailor.domain.jobs import GENERATE_IMAGE, GenerateImage
     from tailor.services import datasets as dataset_service
     from tailor.services import projects as project_service
     from tailor.services.requests import create_request
@@ -93,7 +93,7 @@ def seed(home: Path, db_url: str, tenants: int, projects: int, requests: int, sl
     out = []
     for t in range(tenants + (1 if slow else 0)):
         with session_scope(rt.sessions) as s:
-            token = orgs.create_token(s, orgs.get_or_create_org(s, f"tenant-{t}"))
+            token = orgs.create_token(s, orgs.get_or_create_org(s, f"tenant-{t}"), secret="bench")
             principal = orgs.authenticate(s, token)
         assert principal is not None
         org_id = principal.organization_id
@@ -108,10 +108,9 @@ def seed(home: Path, db_url: str, tenants: int, projects: int, requests: int, sl
                     s,
                     principal,
                     endpoint="/v2/image/generate",
-                    kind="generate_image",
-                    payload={"prompt": "load"},
+                    kind=GENERATE_IMAGE,
+                    payload=GenerateImage(seed=1, prompt="load"),
                     webhook_url=None,
-                    priority=Priority.INTERACTIVE,
                     max_active=0,
                 )
                 ids.append(req.request_id)

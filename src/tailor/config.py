@@ -102,6 +102,17 @@ class Settings(BaseSettings):
         10.0, ge=0, description="How long a cancelled job may take to stop by itself before it is killed."
     )
     webhook_timeout_s: float = Field(10.0, gt=0, description="Time limit of one webhook delivery attempt.")
+    sweep_interval_s: float = Field(
+        3600.0,
+        ge=0,
+        description="How often `tailor serve` removes unreferenced blobs and unfinished writes (0: never).",
+    )
+    sweep_grace_s: float = Field(
+        3600.0,
+        ge=0,
+        description="Only blobs older than this are swept; keep it above the longest blob-write-to-record "
+        "time and any clock skew with S3.",
+    )
     extra_handler_modules: str = Field(
         "", description="Comma-separated modules whose register(registry) function adds job kinds."
     )

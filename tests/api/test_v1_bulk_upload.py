@@ -276,3 +276,34 @@ async def test_a_bulk_upload_whose_worker_died_reports_failed(
     # a failed bulk upload can be tried again
     r = await _start(client, auth, d["id"], zip_bytes({"a.jpg": image_bytes()}))
     assert r.status_code == 202, r.text
+
+
+async def test_an_interrupted_upload_removes_its_archive(
+    client: httpx.AsyncClient, auth: dict[str, str], runtime: Runtime, worker: object
+) -> None:
+    """Cancelled mid-way (the job stops at its next progress report): the images it added are
+    rolled back and the archive is deleted with them, not left behind."""
+    import asyncio
+
+    d = await make_dataset(client, auth, upload_type="advanced")
+    archive = zip_bytes({f"{i:03d}.jpg": image_bytes(color=(i, 90, 255 - i)) for i in range(150)})
+    assert (await _start(client, auth, d["id"], archive)).status_code == 202
+    with runtime.sessions() as s:
+        from tailor.store.tables import BulkUpload
+
+        row = s.query(BulkUpload).one()
+        job_id, zip_key = row.job_id, row.zip_key
+    assert zip_key
+    for _ in range(600):
+        if (await _status(client, auth, d["id"]))["status"] == "processing":
+            break
+        await asyncio.sleep(0.01)
+    runtime.queue.cancel(job_id)
+    for _ in range(1000):
+        if runtime.queue.is_terminal(job_id):
+            break
+        await asyncio.sleep(0.02)
+    st = await _status(client, auth, d["id"])
+    assert st["status"] == "failed" and "interrupted" in st["error"], st
+    assert zip_key not in blob_keys(runtime)
+    assert blob_keys(runtime) == set()  # the images it had added are rolled back as well

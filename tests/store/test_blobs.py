@@ -7,6 +7,7 @@ import os
 import threading
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -148,6 +149,30 @@ def test_failed_put_file_leaves_nothing(blobs: BlobStore) -> None:
     assert list(blobs.list("broken/")) == []
     if isinstance(blobs, DiskBlobStore):
         assert [p.name for p in (blobs.root / "broken").iterdir()] == []
+
+
+def test_list_info_gives_sizes_and_modified_times(blobs: BlobStore) -> None:
+    start = datetime.now(UTC) - timedelta(seconds=2)  # S3 keeps whole seconds
+    blobs.put("info/b.bin", b"12345")
+    blobs.put("info/a.bin", b"1")
+    blobs.put("infox/c.bin", b"22")
+    infos = list(blobs.list_info("info/"))
+    assert [(i.key, i.size) for i in infos] == [("info/a.bin", 1), ("info/b.bin", 5)]
+    assert all(start <= i.modified <= datetime.now(UTC) + timedelta(seconds=2) for i in infos)
+    assert [i.key for i in blobs.list_info()] == list(blobs.list())
+
+
+def test_disk_store_prunes_old_empty_folders_and_writes_into_them_again(tmp_path: Path) -> None:
+    store = DiskBlobStore(tmp_path / "blobs")
+    store.put("a/b/c/x.bin", b"1")
+    store.delete("a/b/c/x.bin")
+    store.put("a/keep.bin", b"2")
+    assert store.remove_partial_writes(datetime.now(UTC) - timedelta(hours=1)).count == 0
+    assert (store.root / "a" / "b" / "c").is_dir()  # untouched: not old enough
+    store.remove_partial_writes(datetime.now(UTC) + timedelta(hours=1))
+    assert not (store.root / "a" / "b").exists() and store.get("a/keep.bin") == b"2"
+    store.put("a/b/c/y.bin", b"3")  # a removed folder is made again
+    assert store.get("a/b/c/y.bin") == b"3"
 
 
 def test_open_blob_store_urls(tmp_path: Path, s3_server: str) -> None:

@@ -26,6 +26,7 @@ app.add_typer(token_app, name="token")
 COMMAND_MODULES: list[str] = [
     "tailor.cli.server",
     "tailor.cli.worker",
+    "tailor.cli.sweep",
     "tailor.cli.projects",
     "tailor.cli.datasets",
     "tailor.cli.models",

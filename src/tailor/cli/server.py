@@ -11,7 +11,9 @@ import typer
 from tailor.cli.main import app
 
 if TYPE_CHECKING:
+    from tailor.bootstrap import Runtime
     from tailor.config import Settings
+    from tailor.services.sweeper import PeriodicSweeper
     from tailor.worker.supervisor import WorkerSupervisor
 
 
@@ -55,6 +57,7 @@ def serve(
     typer.echo("")
     api = create_app(settings, rt)
     supervisor = start_local_workers(settings)
+    sweeper = start_sweeper(rt)
     # uvicorn restores the previous SIGTERM handler and re-raises the signal after its own graceful
     # shutdown: a no-op handler here lets us stop the workers before the process exits.
     previous = signal.signal(signal.SIGTERM, lambda *_: None)
@@ -65,6 +68,8 @@ def serve(
         server.run()
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if sweeper is not None:
+            sweeper.stop()
         if supervisor is not None:
             typer.echo("stopping local workers (running jobs finish or go back to the queue)...")
             supervisor.stop(timeout_s=settings.worker_shutdown_grace_s + 15)
@@ -90,3 +95,13 @@ def start_local_workers(settings: Settings) -> WorkerSupervisor | None:
     supervisor = WorkerSupervisor(settings.workers, env=worker_env(settings))
     supervisor.start()
     return supervisor
+
+
+def start_sweeper(rt: Runtime) -> PeriodicSweeper | None:
+    """Sweep orphaned blobs every ``TAILOR_SWEEP_INTERVAL_S`` (None when it is 0)."""
+    from tailor.services.sweeper import PeriodicSweeper
+
+    st = rt.settings
+    if st.sweep_interval_s <= 0:
+        return None
+    return PeriodicSweeper(rt, interval_s=st.sweep_interval_s, grace_s=st.sweep_grace_s).start()

@@ -195,12 +195,28 @@ def new_model_prefix(organization_id: int, model_id: int) -> str:
     return f"models/{organization_id}/{model_id}-{secrets.token_hex(8)}/"
 
 
-def checkpoint_prefix(model_prefix: str, step: int) -> str:
-    return f"{model_prefix}checkpoints/{step:06d}/"
+# Every training run (one attempt of a training job) writes its files under its own random run id,
+# so no two runs, an orphaned one included, ever write the same key: the records say which run's
+# files are the model's. Keys under these two folders that no record names are garbage (the sweeper
+# removes them); exports and files of the earlier layout sit elsewhere under the model's prefix.
+CHECKPOINTS_DIR = "checkpoints/"
+FINAL_DIR = "final/"
 
 
-def final_adapter_key(model_prefix: str) -> str:
-    return f"{model_prefix}adapter.safetensors"
+def new_run_id() -> str:
+    return secrets.token_hex(6)
+
+
+def checkpoint_prefix(model_prefix: str, step: int, run: str | None = None) -> str:
+    """The folder of one step's checkpoint files (of every run, or of ``run``)."""
+    folder = f"{model_prefix}{CHECKPOINTS_DIR}{step:06d}/"
+    return folder if run is None else f"{folder}{run}/"
+
+
+def final_adapter_key(model_prefix: str, run: str) -> str:
+    """Where ``run`` puts the final adapter (models trained before runs had ids keep
+    ``<prefix>adapter.safetensors``; the model's ``adapter_key`` names whichever it is)."""
+    return f"{model_prefix}{FINAL_DIR}{run}/adapter.safetensors"
 
 
 def export_key(model_prefix: str, step: int | None) -> str:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tailor.config import Settings
 from tailor.domain.jobs import JobCancelled
 from tailor.store.blob_base import BlobStore
+from tailor.store.leases import Lease
 
 if TYPE_CHECKING:  # types only: the composition root builds them (see ``bootstrap.Resources``)
     from tailor.bridge.service import Bridge
@@ -40,6 +41,9 @@ class JobContext:
     job_id: int = 0
     organization_id: int | None = None
     attempt: int = 1
+    # set by the worker: this attempt's claim of the job; writes fenced by it (store.leases.fenced)
+    # commit only while the job is still this attempt's
+    lease: Lease | None = None
     # set by the worker: report progress (and learn of cancellation) -> False when cancelled
     report: Callable[[dict[str, Any]], bool] = field(default=lambda _p: True)
 

@@ -23,6 +23,7 @@ from tailor.domain.enums import TERMINAL_JOB_STATES, JobState
 from tailor.domain.jobs import Failure, FailureKind, JobKind
 from tailor.jobs.registry import Registry
 from tailor.store.db import immediate_transaction, is_sqlite, session_scope
+from tailor.store.leases import new_token as new_claim_token
 from tailor.store.tables import Job
 
 P = TypeVar("P")
@@ -115,6 +116,7 @@ class JobQueue:
             t = now()
             job.state = JobState.running
             job.worker_id = worker_id
+            job.claim_token = new_claim_token()  # this attempt's lease (store/leases.py)
             job.attempts += 1
             if job.kind in self.registry:
                 job.max_attempts = self.registry.kind(job.kind).retry.attempts(self.settings)
@@ -141,18 +143,25 @@ class JobQueue:
         return job is None or job.state in TERMINAL_JOB_STATES
 
     # --- while running ---------------------------------------------------------------------------
-    def heartbeat(self, job_id: int, worker_id: str, progress: dict[str, Any] | None = None) -> bool:
-        """Refresh the job's heartbeat; returns False when cancel was requested or the job was lost."""
+    def heartbeat(
+        self,
+        job_id: int,
+        worker_id: str,
+        progress: dict[str, Any] | None = None,
+        *,
+        claim_token: str | None = None,
+    ) -> bool:
+        """Refresh the job's heartbeat; returns False when cancel was requested or the job was lost
+        (with ``claim_token``: also when it was claimed again since, see store/leases.py)."""
         values: dict[str, Any] = {"heartbeat_at": now()}
         if progress is not None:
             values["progress"] = progress
+        mine = [Job.id == job_id, Job.worker_id == worker_id, Job.state == JobState.running]
+        if claim_token is not None:
+            mine.append(Job.claim_token == claim_token)
         with session_scope(self.sessions) as s:
             self._relaxed_commit(s)
-            n = s.execute(
-                update(Job)
-                .where(Job.id == job_id, Job.worker_id == worker_id, Job.state == JobState.running)
-                .values(**values)
-            ).rowcount  # type: ignore[attr-defined]
+            n = s.execute(update(Job).where(*mine).values(**values)).rowcount  # type: ignore[attr-defined]
             if not n:
                 return False
             cancel = s.scalar(select(Job.cancel_requested).where(Job.id == job_id))

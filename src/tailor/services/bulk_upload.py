@@ -344,9 +344,9 @@ def run_bulk_upload(rt: Stores, bulk_upload_id: int, ctx: JobContext | None = No
         finally:
             if archive is not None and archive is not spool:
                 archive.close()
+            if row.zip_key:  # processed, failed, interrupted or stopped: never read again
+                delete_quietly(rt, [row.zip_key])
     ingest._set(status=status, error=error)
-    if row.zip_key:
-        delete_quietly(rt, [row.zip_key])
     return {"bulk_upload_id": bulk_upload_id, "status": str(status), "added": len(ingest.added_ids)}
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
 from typing import BinaryIO
 
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-/]*$")
@@ -12,6 +14,24 @@ _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-/]*$")
 
 class BlobNotFound(KeyError):
     """No blob under that key."""
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    """A listed blob: its key, size and when it was last written (UTC; for an S3 multipart upload,
+    when the upload began)."""
+
+    key: str
+    size: int
+    modified: datetime
+
+
+@dataclass(frozen=True)
+class PartialWrites:
+    """What :meth:`BlobStore.remove_partial_writes` removed."""
+
+    count: int = 0
+    bytes: int = 0
 
 
 def check_key(key: str) -> str:
@@ -51,6 +71,15 @@ class BlobStore(ABC):
     @abstractmethod
     def list(self, prefix: str = "") -> Iterator[str]:
         """Keys under a prefix, in lexical order."""
+
+    @abstractmethod
+    def list_info(self, prefix: str = "") -> Iterator[BlobInfo]:
+        """Blobs under a prefix with their size and modified time, in lexical order of keys."""
+
+    def remove_partial_writes(self, older_than: datetime, *, dry_run: bool = False) -> PartialWrites:
+        """Remove what writers that died mid-write left behind (temporary files, unfinished
+        uploads) and last touched before ``older_than``; a store that leaves nothing has nothing."""
+        return PartialWrites()
 
     def delete_prefix(self, prefix: str) -> int:
         n = 0

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
-from tailor.store.blob_base import BlobNotFound, BlobStore, check_key
+from tailor.store.blob_base import BlobInfo, BlobNotFound, BlobStore, PartialWrites, check_key
 
 
 class S3BlobStore(BlobStore):
@@ -84,18 +85,48 @@ class S3BlobStore(BlobStore):
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._k(key))
 
-    def list(self, prefix: str = "") -> Iterator[str]:
+    def _full_prefix(self, prefix: str) -> str:
         if prefix:
             if prefix.rstrip("/"):
                 check_key(prefix.rstrip("/"))
-            full = f"{self.prefix}/{prefix}" if self.prefix else prefix
-        else:
-            full = self.prefix + "/" if self.prefix else ""
-        strip = len(self.prefix) + 1 if self.prefix else 0
+            return f"{self.prefix}/{prefix}" if self.prefix else prefix
+        return self.prefix + "/" if self.prefix else ""
+
+    def _objects(self, prefix: str) -> Iterator[dict[str, Any]]:
         paginator = self.client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=full):
-            for obj in page.get("Contents", []):
-                yield obj["Key"][strip:]
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self._full_prefix(prefix)):
+            yield from page.get("Contents", [])
+
+    def _strip(self, key: str) -> str:
+        return key[len(self.prefix) + 1 :] if self.prefix else key
+
+    def list(self, prefix: str = "") -> Iterator[str]:
+        for obj in self._objects(prefix):
+            yield self._strip(obj["Key"])
+
+    def list_info(self, prefix: str = "") -> Iterator[BlobInfo]:
+        for obj in self._objects(prefix):
+            yield BlobInfo(self._strip(obj["Key"]), int(obj["Size"]), _utc(obj["LastModified"]))
+
+    def remove_partial_writes(self, older_than: datetime, *, dry_run: bool = False) -> PartialWrites:
+        """Abort multipart uploads never completed (their writer died) and untouched since
+        ``older_than`` (neither begun nor sent a part since); S3 keeps, and bills, their parts until
+        they are aborted."""
+        count = size = 0
+        paginator = self.client.get_paginator("list_multipart_uploads")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self._full_prefix("")):
+            for upload in page.get("Uploads", []):
+                key, upload_id = upload["Key"], upload["UploadId"]
+                parts = self.client.list_parts(Bucket=self.bucket, Key=key, UploadId=upload_id)
+                touched = [_utc(upload["Initiated"])]
+                touched += [_utc(p["LastModified"]) for p in parts.get("Parts", [])]
+                if max(touched) >= older_than:
+                    continue
+                if not dry_run:
+                    self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+                count += 1
+                size += sum(int(p["Size"]) for p in parts.get("Parts", []))
+        return PartialWrites(count, size)
 
     def ensure_bucket(self) -> None:
         """Create the bucket when it does not exist (handy for local S3-compatible servers)."""
@@ -105,3 +136,7 @@ class S3BlobStore(BlobStore):
             self.client.head_bucket(Bucket=self.bucket)
         except ClientError:
             self.client.create_bucket(Bucket=self.bucket)
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

@@ -212,6 +212,8 @@ class Job(Base, Timestamps):
     error: Mapped[str | None] = mapped_column(Text)
     error_code: Mapped[int | None] = mapped_column(Integer)
     worker_id: Mapped[str | None] = mapped_column(String(200))
+    # a fresh random token per claim: the fencing token of that attempt's writes (store/leases.py)
+    claim_token: Mapped[str | None] = mapped_column(String(32))
     heartbeat_at: Mapped[datetime | None] = mapped_column()
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     run_after: Mapped[datetime | None] = mapped_column()

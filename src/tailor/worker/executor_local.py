@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import threading
 from multiprocessing.connection import Connection
 from typing import Any
 
 from tailor.config import Settings
 from tailor.jobs.context import JobContext
+from tailor.jobs.lifeline import bind_to_parent
 from tailor.jobs.registry import Registry
 from tailor.store.tables import Job
 from tailor.worker.executor import Execution, Executor, Outcome
@@ -53,8 +55,11 @@ def _child_main(
     job: dict[str, Any],
     worker_id: str,
     conn: Connection,
+    parent_pid: int,
+    lifeline: Connection,
 ) -> None:
     """Entry point of an isolated job's child process: own runtime, run the attempt, send the outcome."""
+    bind_to_parent(parent_pid, lifeline)  # first: never outlive the worker, even while starting up
     from tailor.bootstrap import build_runtime  # the composition root, in the fresh child process
     from tailor.worker.run import bind
 
@@ -67,6 +72,7 @@ def _child_main(
             organization_id=job["organization_id"],
             attempts=job["attempts"],
             payload=job["payload"],
+            claim_token=job.get("claim_token"),
         )
         ctx = bind(rt.job_context(), rt.queue, row, worker_id)
         conn.send(run_attempt(rt.registry, job["kind"], ctx, job["payload"]))
@@ -81,21 +87,26 @@ class ProcessExecution(Execution):
     def __init__(self, job: Job, settings: Settings, worker_id: str) -> None:
         mp = multiprocessing.get_context("spawn")
         self._recv, send = mp.Pipe(duplex=False)
+        # the child's lifeline: this process keeps the only write end, so the child sees EOF when
+        # this worker dies, however it dies (see jobs/lifeline.py)
+        lifeline, self._lifeline = mp.Pipe(duplex=False)
         info = {
             "id": job.id,
             "kind": job.kind,
             "payload": dict(job.payload or {}),
             "organization_id": job.organization_id,
             "attempts": job.attempts,
+            "claim_token": job.claim_token,
         }
         self._proc = mp.Process(
             target=_child_main,
-            args=(settings.model_dump(), info, worker_id, send),
+            args=(settings.model_dump(), info, worker_id, send, os.getpid(), lifeline),
             name=f"tailor-job-{job.id}",
             daemon=True,
         )
         self._proc.start()
         send.close()
+        lifeline.close()
         self._killed = False
         self._outcome: Outcome | None = None
 
@@ -117,9 +128,11 @@ class ProcessExecution(Execution):
                 self._proc.join(KILL_GRACE_S)
                 self._outcome = self._ended_without_answer()
             self._proc.join(KILL_GRACE_S)
+            self._lifeline.close()  # a child still winding down past the grace exits now
             return self._outcome
         if not self._proc.is_alive():
             self._outcome = self._ended_without_answer()
+            self._lifeline.close()
             return self._outcome
         return None
 
@@ -138,6 +151,7 @@ class ProcessExecution(Execution):
         if self._proc.is_alive():
             self._proc.kill()
             self._proc.join(KILL_GRACE_S)
+        self._lifeline.close()
 
 
 class LocalExecutor(Executor):

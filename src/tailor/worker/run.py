@@ -12,6 +12,7 @@ from tailor.domain.jobs import FailureKind, classify
 from tailor.jobs.context import JobContext
 from tailor.jobs.queue import JobQueue
 from tailor.jobs.registry import Registry
+from tailor.store.leases import lease_of
 from tailor.store.tables import Job
 from tailor.worker.executor import Outcome
 
@@ -19,14 +20,19 @@ log = logging.getLogger(__name__)
 
 
 def bind(ctx: JobContext, queue: JobQueue, job: Job, worker_id: str) -> JobContext:
-    """``ctx`` for running ``job``: its ids, its attempt, and progress reports as heartbeats."""
-    job_id = job.id
+    """``ctx`` for running ``job``: its ids, its attempt, its lease, and progress reports as heartbeats."""
+    job_id, token = job.id, job.claim_token
 
     def report(progress: dict[str, Any]) -> bool:
-        return queue.heartbeat(job_id, worker_id, progress)
+        return queue.heartbeat(job_id, worker_id, progress, claim_token=token)
 
     return replace(
-        ctx, job_id=job.id, organization_id=job.organization_id, attempt=job.attempts, report=report
+        ctx,
+        job_id=job.id,
+        organization_id=job.organization_id,
+        attempt=job.attempts,
+        lease=lease_of(job, worker_id),
+        report=report,
     )
 
 

@@ -1,9 +1,15 @@
 """One training job: load the model's dataset, cache it, train, checkpoint, finish the model.
 
-Checkpoints are written blob-first, record-second: ``checkpoints/<step>/adapter.safetensors``
+Checkpoints are written blob-first, record-second: ``checkpoints/<step>/<run>/adapter.safetensors``
 (diffusers LoRA, the dtype served), ``state.pt`` (float32 LoRA weights, AdamW, scheduler, RNG) and
 ``sample.png``. Only the latest checkpoint keeps its ``state.pt`` (resuming needs no other). A job
 claimed again after its worker died finds the latest state and continues from that step.
+
+Every record this job writes (progress, checkpoints, the model's status) is fenced by the attempt's
+lease (``store.leases``): once the job has been reaped and claimed again, this attempt's writes fail
+with ``LeaseLost`` and it stops. Its files live under its own run id, so a fenced-off attempt never
+overwrites the files of the attempt that replaced it, and it removes the files it wrote for a record
+it could not commit.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from tailor.jobs.context import JobContext
 from tailor.store import checkpoints as ckpt_store
 from tailor.store import models as model_store
 from tailor.store.db import session_scope
+from tailor.store.leases import fenced
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +56,7 @@ class Plan:
 
 def _plan(ctx: JobContext, model_id: int) -> Plan | None:
     """Read what to train; None when the model was stopped before the job started."""
-    with session_scope(ctx.sessions) as s:
+    with fenced(ctx.sessions, ctx.lease) as s:
         model = model_store.get_model_by_id(s, model_id)
         if model is None:
             raise PermanentJobError(f"model {model_id} no longer exists", code=404)
@@ -101,23 +108,56 @@ class TrainingJob:
     """Runs one ``train_model`` job end to end."""
 
     def __init__(self, ctx: JobContext, model_id: int) -> None:
+        if ctx.lease is None:
+            raise PermanentJobError("training runs only in a job claimed by a worker (no lease)", code=500)
         self.ctx = ctx
         self.model_id = model_id
+        self.run_id = rules.new_run_id()
         self._last_report = 0.0
         self._samples: list[str] = []
 
+    def _fenced(self) -> Any:
+        """A transaction that commits only while this attempt still holds the job."""
+        return fenced(self.ctx.sessions, self.ctx.lease)
+
+    def _check_lease(self) -> None:
+        """Raise ``LeaseLost`` now, before any file is written, if this attempt lost the job."""
+        with self._fenced():
+            pass
+
+    def _discard(self, keys: list[str]) -> None:
+        """Remove files this attempt wrote for a record it could not commit."""
+        for key in keys:
+            try:
+                self.ctx.blobs.delete(key)
+            except Exception:  # left to the sweeper
+                log.warning("could not delete %s", key, exc_info=True)
+
     def run(self) -> dict[str, Any]:
-        plan = _plan(self.ctx, self.model_id)
+        plan = self.plan()
         if plan is None:
             return {"model_id": self.model_id, "status": ModelStatus.Stopped.value}
         try:
-            return self._train(plan)
+            trainer = self.prepare(plan)
+            trainer.run(
+                on_step=lambda step, loss, sps: self._report(
+                    step, plan.total_steps, loss, sps * (plan.total_steps - step)
+                ),
+                on_checkpoint=lambda step, loss: self.checkpoint(trainer, step, loss),
+            )
+            return self._finish(plan, trainer)
         except JobCancelled:
             self._set_status(ModelStatus.Stopped)
             raise
 
     # --- the run -----------------------------------------------------------------------------
-    def _train(self, plan: Plan) -> dict[str, Any]:
+    def plan(self) -> Plan | None:
+        """What to train (None: the model was stopped before the job started)."""
+        return _plan(self.ctx, self.model_id)
+
+    def prepare(self, plan: Plan) -> Any:
+        """Load the pipeline and the cached dataset; returns the trainer, resumed from the latest
+        checkpoint when there is one."""
         import torch
 
         from tailor.engine.pipeline import is_tiny, load_pipeline, model_source, resolve_device
@@ -155,15 +195,8 @@ class TrainingJob:
         )
         trainer = Trainer(pipe, examples, config, device=device)
         self._resume(trainer)
-        self.plan = plan
         self.blob_prefix = plan.blob_prefix
-        trainer.run(
-            on_step=lambda step, loss, sps: self._report(
-                step, plan.total_steps, loss, sps * (plan.total_steps - step)
-            ),
-            on_checkpoint=lambda step, loss: self._checkpoint(trainer, step, loss),
-        )
-        return self._finish(plan, trainer)
+        return trainer
 
     def _resume(self, trainer: Any) -> None:
         with session_scope(self.ctx.sessions) as s:
@@ -191,21 +224,41 @@ class TrainingJob:
             "eta_seconds": None if eta is None else round(float(eta), 1),
             "sample_keys": list(self._samples),
         }
-        with session_scope(self.ctx.sessions) as s:
+        with self._fenced() as s:
             model = model_store.get_model_by_id(s, self.model_id)
             if model is not None and model.status == ModelStatus.InProgress:
                 history = rules.extend_loss_history(model.training_progress, step, loss)
                 model.training_progress = {**progress, "loss_history": history}
         self.ctx.progress(model_id=self.model_id, **{k: v for k, v in progress.items() if k != "sample_keys"})
 
-    def _checkpoint(self, trainer: Any, step: int, loss: float) -> None:
+    def checkpoint(self, trainer: Any, step: int, loss: float) -> None:
+        """Store the checkpoint of ``step`` and record it, under this attempt's lease: an attempt
+        that lost the job writes no file and records nothing (``LeaseLost``)."""
         blobs = self.ctx.blobs
-        prefix = rules.checkpoint_prefix(self.blob_prefix, step)
+        prefix = rules.checkpoint_prefix(self.blob_prefix, step, self.run_id)
         adapter_key, state_key, sample_key = (
             prefix + "adapter.safetensors",
             prefix + "state.pt",
             prefix + "sample.png",
         )
+        written = [adapter_key, adapter_key + ".json", state_key, sample_key]
+        self._check_lease()
+        try:
+            adapter_sha256 = self._write_checkpoint(trainer, adapter_key, state_key, sample_key)
+            stale = self._record_checkpoint(step, loss, adapter_key, adapter_sha256, state_key, sample_key)
+        except BaseException:
+            self._discard(written)
+            raise
+        for key in stale:
+            blobs.delete(key)
+        self._samples = [k for k in self._samples if k not in stale]
+        if sample_key not in self._samples:
+            self._samples.append(sample_key)
+        self._report(step, trainer.config.total_steps, loss, None, force=True)
+
+    def _write_checkpoint(self, trainer: Any, adapter_key: str, state_key: str, sample_key: str) -> str:
+        """Store the checkpoint's files; returns the adapter's SHA-256."""
+        blobs = self.ctx.blobs
         with tempfile.TemporaryDirectory() as tmp:
             path = trainer.save_adapter(Path(tmp), dtype=self.serve_dtype)
             adapter_sha256 = _file_sha256(path)
@@ -226,8 +279,24 @@ class TrainingJob:
         buf = io.BytesIO()
         image.save(buf, format="PNG")
         blobs.put(sample_key, buf.getvalue(), "image/png")
+        return adapter_sha256
+
+    def _record_checkpoint(
+        self,
+        step: int,
+        loss: float,
+        adapter_key: str,
+        adapter_sha256: str,
+        state_key: str,
+        sample_key: str,
+    ) -> list[str]:
+        """Record the checkpoint under the lease; returns the files it made stale (the earlier
+        resumable states, and those of a row of the same step that it replaces)."""
         stale: list[str] = []
-        with session_scope(self.ctx.sessions) as s:
+        with self._fenced() as s:
+            previous = ckpt_store.get_checkpoint(s, self.model_id, step)
+            if previous is not None:
+                stale.extend(_checkpoint_files(previous, keep={adapter_key, state_key, sample_key}))
             for row in ckpt_store.list_checkpoints(s, self.model_id):
                 if row.checkpoint_step < step and row.state_key:
                     stale.append(row.state_key)
@@ -243,72 +312,91 @@ class TrainingJob:
                 sample_key=sample_key,
                 loss=float(loss),
             )
-        for key in stale:
-            blobs.delete(key)
-        if sample_key not in self._samples:
-            self._samples.append(sample_key)
-        self._report(step, trainer.config.total_steps, loss, None, force=True)
+        return stale
 
     def _finish(self, plan: Plan, trainer: Any) -> dict[str, Any]:
         from tailor.engine.training.export import write_export_zip
 
         step = plan.total_steps
         blobs = self.ctx.blobs
-        final_key = rules.final_adapter_key(self.blob_prefix)
+        final_key = rules.final_adapter_key(self.blob_prefix, self.run_id)
         with session_scope(self.ctx.sessions) as s:
             last = ckpt_store.get_checkpoint(s, self.model_id, step)
             if last is None:
                 raise RuntimeError(f"no checkpoint at the final step {step}")
             last_key, last_sha256 = last.adapter_key, last.adapter_sha256
-        with blobs.open(last_key) as src:
-            blobs.put_file(final_key, src, content_type="application/octet-stream")
-        blobs.put(final_key + ".json", blobs.get(last_key + ".json"), "application/json")
-        with session_scope(self.ctx.sessions) as s:
-            model = model_store.get_model_by_id(s, self.model_id)
-            if model is None:
-                raise PermanentJobError(f"model {self.model_id} no longer exists", code=404)
-            images, _ = model_store.count_images(s, model.dataset_id)
-            project = model_store.get_project(s, model.organization_id, model.project_id)
-            card = rules.model_card(
-                name=model.name,
-                description=model.description,
-                base_model=self.ctx.settings.base_model,
-                parameters=model.training_parameters,
-                images_count=images,
-                step=step,
-                ip_type=project.ip_type if project else None,
-                ip_medium=project.ip_medium if project else None,
-                visual_schema=model.visual_schema,
-                rank=plan.rank,
-            )
+        self._check_lease()
+        written = [final_key, final_key + ".json"]
+        try:
+            with blobs.open(last_key) as src:
+                blobs.put_file(final_key, src, content_type="application/octet-stream")
+            blobs.put(final_key + ".json", blobs.get(last_key + ".json"), "application/json")
+            with self._fenced() as s:
+                model = model_store.get_model_by_id(s, self.model_id)
+                if model is None:
+                    raise PermanentJobError(f"model {self.model_id} no longer exists", code=404)
+                card: str | None = None
+                if model.status == ModelStatus.Stopping:
+                    model.status = rules.transition(model.status, ModelStatus.Stopped)
+                else:
+                    card = self._complete(s, model, plan, trainer, final_key, last_sha256)
+        except BaseException:
+            self._discard(written)
+            raise
+        if card is None:  # stopped while finishing: the final files are no model's
+            self._discard(written)
+            return {"model_id": self.model_id, "status": ModelStatus.Stopped.value}
+        # the export is derived from the recorded adapter, so it is written once the record is
+        # committed: an attempt that lost the job never gets this far
         write_export_zip(blobs, last_key, rules.export_key(self.blob_prefix, step), card)
-        with session_scope(self.ctx.sessions) as s:
-            model = model_store.get_model_by_id(s, self.model_id)
-            if model is None:
-                raise PermanentJobError(f"model {self.model_id} no longer exists", code=404)
-            if model.status == ModelStatus.Stopping:
-                model.status = rules.transition(model.status, ModelStatus.Stopped)
-                return {"model_id": self.model_id, "status": model.status}
-            model.status = rules.transition(model.status, ModelStatus.Completed)
-            model.adapter_key = final_key
-            model.adapter_sha256 = last_sha256
-            model.active_model_version = step
-            model.training_version = "fibo"
-            model.training_progress = {
-                "step": step,
-                "total_steps": step,
-                "loss": None if trainer.last_loss is None else round(float(trainer.last_loss), 6),
-                "eta_seconds": 0.0,
-                "sample_keys": list(self._samples),
-                "loss_history": rules.extend_loss_history(model.training_progress, step, trainer.last_loss),
-            }
         return {"model_id": self.model_id, "status": ModelStatus.Completed.value, "steps": step}
 
+    def _complete(
+        self, s: Any, model: Any, plan: Plan, trainer: Any, final_key: str, sha256: str | None
+    ) -> str:
+        """Mark ``model`` Completed with its final adapter (in the caller's fenced transaction);
+        returns the model card of the download."""
+        step = plan.total_steps
+        images, _ = model_store.count_images(s, model.dataset_id)
+        project = model_store.get_project(s, model.organization_id, model.project_id)
+        card = rules.model_card(
+            name=model.name,
+            description=model.description,
+            base_model=self.ctx.settings.base_model,
+            parameters=model.training_parameters,
+            images_count=images,
+            step=step,
+            ip_type=project.ip_type if project else None,
+            ip_medium=project.ip_medium if project else None,
+            visual_schema=model.visual_schema,
+            rank=plan.rank,
+        )
+        model.status = rules.transition(model.status, ModelStatus.Completed)
+        model.adapter_key = final_key
+        model.adapter_sha256 = sha256
+        model.active_model_version = step
+        model.training_version = "fibo"
+        model.training_progress = {
+            "step": step,
+            "total_steps": step,
+            "loss": None if trainer.last_loss is None else round(float(trainer.last_loss), 6),
+            "eta_seconds": 0.0,
+            "sample_keys": list(self._samples),
+            "loss_history": rules.extend_loss_history(model.training_progress, step, trainer.last_loss),
+        }
+        return card
+
     def _set_status(self, target: ModelStatus) -> None:
-        with session_scope(self.ctx.sessions) as s:
+        with self._fenced() as s:
             model = model_store.get_model_by_id(s, self.model_id)
             if model is not None and model.status == ModelStatus.Stopping:
                 model.status = rules.transition(model.status, target)
+
+
+def _checkpoint_files(row: Any, *, keep: set[str]) -> list[str]:
+    """The files of a checkpoint record (its adapter with the sidecar, state and sample), less ``keep``."""
+    keys = [row.adapter_key, row.adapter_key + ".json", row.state_key, row.sample_key]
+    return [k for k in keys if k and k not in keep]
 
 
 def _file_sha256(path: Path) -> str:
