@@ -55,7 +55,7 @@ def load_image(value: str, settings: Settings, field: str) -> bytes:
         raise InvalidInput(f"{field}: entries must be non-empty strings", field=field)
     value = value.strip()
     if value.startswith(("http://", "https://")):
-        from tailor.services.safe_fetch import fetch_url
+        from tailor.infra.safe_fetch import fetch_url
 
         data = fetch_url(
             value,

@@ -14,7 +14,6 @@ from tailor.client._client import StatusFn, _http_base
 from tailor.client._core import AsyncCore, Call
 from tailor.client._datasets import AsyncDatasets
 from tailor.client._errors import TailorTimeoutError
-from tailor.client._files import FileInput
 from tailor.client._generation import (
     REQUEST_EVENTS,
     STATUS,
@@ -22,7 +21,6 @@ from tailor.client._generation import (
     finished,
     image_call,
     structured_prompt_call,
-    video_call,
 )
 from tailor.client._images import AsyncImages
 from tailor.client._models import Event, GenerationResult, Health, Model, RequestAccepted, RequestStatus
@@ -131,19 +129,6 @@ class AsyncTailor:
             extra=extra,
         )
         return await self._submit(call, wait, timeout, on_progress)
-
-    async def generate_video(
-        self,
-        model_id: int | str,
-        image: FileInput,
-        *,
-        seed: int | None = None,
-        wait: bool = True,
-        timeout: float = 1800,
-        on_progress: StatusFn | None = None,
-        **extra: Any,
-    ) -> GenerationResult | RequestAccepted:
-        return await self._submit(video_call(model_id, image, seed, extra), wait, timeout, on_progress)
 
     async def _submit(
         self, call: Call, wait: bool, timeout: float, on_progress: StatusFn | None

@@ -12,7 +12,6 @@ import httpx
 from tailor.client._core import Call, SyncCore
 from tailor.client._datasets import Datasets
 from tailor.client._errors import TailorTimeoutError
-from tailor.client._files import FileInput
 from tailor.client._generation import (
     REQUEST_EVENTS,
     STATUS,
@@ -20,7 +19,6 @@ from tailor.client._generation import (
     finished,
     image_call,
     structured_prompt_call,
-    video_call,
 )
 from tailor.client._images import Images
 from tailor.client._models import Event, GenerationResult, Health, Model, RequestAccepted, RequestStatus
@@ -147,20 +145,6 @@ class Tailor:
             extra=extra,
         )
         return self._submit(call, wait, timeout, on_progress)
-
-    def generate_video(
-        self,
-        model_id: int | str,
-        image: FileInput,
-        *,
-        seed: int | None = None,
-        wait: bool = True,
-        timeout: float = 1800,
-        on_progress: StatusFn | None = None,
-        **extra: Any,
-    ) -> GenerationResult | RequestAccepted:
-        """A short video from an image with a tailored model (always asynchronous on the server)."""
-        return self._submit(video_call(model_id, image, seed, extra), wait, timeout, on_progress)
 
     def _submit(
         self, call: Call, wait: bool, timeout: float, on_progress: StatusFn | None

@@ -1,4 +1,4 @@
-"""v2 calls (generation, structured prompts, video, status): request bodies and answers."""
+"""v2 calls (generation, structured prompts, status): request bodies and answers."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from typing import Any
 
 from tailor.client._core import Call, body
 from tailor.client._errors import RequestFailedError
-from tailor.client._files import FileInput, image_string
 from tailor.client._models import GenerationResult, RequestAccepted, RequestStatus
 
 STATUS = "/v2/status/{request_id}"
@@ -74,11 +73,6 @@ def structured_prompt_call(
         return Call("POST", "/v2/structured_prompt/generate", json=payload)
     payload["tailored_model_id"] = str(model_id)
     return Call("POST", "/v2/structured_prompt/generate/tailored", json=payload)
-
-
-def video_call(model_id: int | str, image: FileInput, seed: int | None, extra: dict[str, Any]) -> Call:
-    payload = body(tailored_model_id=str(model_id), image=image_string(image), seed=seed, **extra)
-    return Call("POST", "/v2/video/generate/tailored/image-to-video", json=payload)
 
 
 def accepted_or_result(data: Any) -> GenerationResult | RequestAccepted:

@@ -6,12 +6,7 @@ from tailor.domain.enums import DatasetStatus, ModelStatus, UploadType
 from tailor.domain.errors import Conflict, InvalidInput, PreconditionFailed
 
 MIN_IMAGES_TO_COMPLETE = 5
-TRAINING_STATUSES = frozenset({ModelStatus.InProgress, ModelStatus.Stopping})
-
-
-def is_training(model_status: str) -> bool:
-    """A model in one of these states holds its dataset and project."""
-    return model_status in TRAINING_STATUSES
+TRAINING_STATUSES = frozenset({ModelStatus.InProgress, ModelStatus.Stopping})  # hold their dataset
 
 
 def check_editable(status: str, action: str) -> None:

@@ -26,15 +26,9 @@ from tailor.domain.enums import BulkUploadStatus, DatasetStatus
 from tailor.domain.errors import NotFound, TailorError
 from tailor.domain.jobs import BULK_UPLOAD
 from tailor.domain.jobs import BulkUpload as BulkUploadPayload
-from tailor.jobs.context import JobContext
-from tailor.jobs.queue import enqueue
-from tailor.services.blob_refs import delete_quietly, delete_unreferenced
-from tailor.services.context import Stores
-from tailor.services.datasets import require_dataset
-from tailor.services.images import StoredBlobs, clean_name, insert_image, write_blobs
-from tailor.services.imaging import ImageRules, NormalizedImage, normalize_image
-from tailor.services.safe_fetch import check_public_url, fetch_to_file
-from tailor.services.zip_ingest import (
+from tailor.infra.imaging import ImageRules, NormalizedImage, normalize_image
+from tailor.infra.safe_fetch import check_public_url, fetch_to_file
+from tailor.infra.zip_ingest import (
     Member,
     ZipLimits,
     candidates,
@@ -42,6 +36,12 @@ from tailor.services.zip_ingest import (
     iter_members,
     open_archive,
 )
+from tailor.jobs.context import JobContext
+from tailor.jobs.queue import enqueue
+from tailor.services.blob_refs import delete_quietly, delete_unreferenced
+from tailor.services.context import Stores
+from tailor.services.datasets import require_dataset
+from tailor.services.images import StoredBlobs, clean_name, insert_image, write_blobs
 from tailor.store import bulk_uploads as store
 from tailor.store import datasets as dataset_store
 from tailor.store import images as image_store

@@ -11,11 +11,11 @@ from sqlalchemy.orm import Session
 from tailor.domain import datasets as rules
 from tailor.domain.enums import CaptionSource, CaptionsUpdateStatus
 from tailor.domain.errors import InvalidInput, NotFound, TooLarge, Unprocessable, UpstreamUnavailable
+from tailor.infra.imaging import ImageRules, NormalizedImage, normalize_image
+from tailor.infra.safe_fetch import fetch_url
 from tailor.services.blob_refs import delete_quietly, delete_unreferenced
 from tailor.services.context import Stores
 from tailor.services.datasets import dataset_limit, enqueue_caption, require_dataset
-from tailor.services.imaging import ImageRules, NormalizedImage, normalize_image
-from tailor.services.safe_fetch import fetch_url
 from tailor.store import datasets as dataset_store
 from tailor.store import images as store
 from tailor.store.db import session_scope

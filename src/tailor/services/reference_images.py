@@ -51,7 +51,7 @@ def store_reference_images(
     """Check every entry; keep inline images as blobs (removed again if a later entry is refused).
 
     The caller removes ``keys`` if its own transaction then fails."""
-    from tailor.services.safe_fetch import check_public_url
+    from tailor.infra.safe_fetch import check_public_url
 
     out = ReferenceImages()
     try:
@@ -82,7 +82,7 @@ def fetch_reference_images(
 ) -> list[bytes]:
     """The bytes of a request's reference images: stored ones, then URLs fetched with the URL guard
     (an unreachable URL is an upstream error, retried; a refused one is the client's, final)."""
-    from tailor.services.safe_fetch import fetch_url
+    from tailor.infra.safe_fetch import fetch_url
 
     st = rt.settings
     images = [rt.blobs.get(key) for key in keys]

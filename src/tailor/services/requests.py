@@ -36,7 +36,7 @@ def check_webhook_url(url: str, *, allow_private: bool | None) -> None:
     if len(url) > 2048:
         raise InvalidInput("must be at most 2048 characters", field="webhook_url")
     if allow_private is not None:
-        from tailor.services.safe_fetch import check_public_url
+        from tailor.infra.safe_fetch import check_public_url
 
         check_public_url(url, allow_private=allow_private, field="webhook_url")
 

@@ -27,9 +27,9 @@ from sqlalchemy.orm import Session
 from tailor.domain.errors import TailorError, UpstreamUnavailable
 from tailor.domain.jobs import DeliverWebhook, PermanentJobError
 from tailor.domain.signing import UrlSigner
+from tailor.infra.safe_fetch import checked_address
 from tailor.jobs.context import JobContext
 from tailor.services.requests import status_body, view_of
-from tailor.services.safe_fetch import checked_address
 from tailor.store import requests as request_store
 from tailor.store.db import immediate_transaction
 from tailor.store.orgs import webhook_key_for

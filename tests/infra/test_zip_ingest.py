@@ -8,7 +8,7 @@ import zipfile
 import pytest
 
 from tailor.domain.errors import TooLarge, UnsupportedMedia
-from tailor.services.zip_ingest import Member, Skipped, ZipLimits, iter_members, open_archive
+from tailor.infra.zip_ingest import Member, Skipped, ZipLimits, iter_members, open_archive
 from tests.services.factory import zip_bytes
 
 LIMITS = ZipLimits(max_total_bytes=10_000_000, max_member_bytes=1_000_000, max_ratio=50.0, max_entries=100)

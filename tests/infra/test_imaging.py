@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from tailor.domain.errors import InvalidInput, PreconditionFailed, TooLarge, UnsupportedMedia
-from tailor.services.imaging import ImageRules, normalize_image
+from tailor.infra.imaging import ImageRules, normalize_image
 from tests.services.factory import image_bytes, png_header_only
 
 RULES = ImageRules()

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from tailor.domain.errors import InvalidInput, TooLarge, UpstreamUnavailable
-from tailor.services.safe_fetch import _is_public, check_public_url, fetch_to_file, fetch_url
+from tailor.infra.safe_fetch import _is_public, check_public_url, fetch_to_file, fetch_url
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
