@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import secrets
-
-from anyio import to_thread
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from tailor.api.deps import BaseUrl, CurrentOrg, RuntimeDep, SessionDep
 from tailor.api.routes.v2.protocol import answer
-from tailor.bootstrap import Runtime
-from tailor.domain.errors import InvalidInput
-from tailor.domain.jobs import SEED_MAX, STRUCTURED_PROMPT, StructuredPrompt
-from tailor.services.reference_images import store_reference_images
-from tailor.services.requests import create_request
-from tailor.store.orgs import Principal
-from tailor.store.tables import GenerationRequest
+from tailor.domain.jobs import SEED_MAX, StructuredPrompt
+from tailor.services import generation
 
 router = APIRouter(prefix="/v2", tags=["Generation"])
 
@@ -48,16 +40,9 @@ class AcceptedResponse(BaseModel):
     status_url: str
 
 
-def _check_combination(body: StructuredPromptGenerate) -> None:
-    has_prompt = bool(body.prompt and body.prompt.strip())
-    has_images = bool(body.images)
-    has_sp = bool(body.structured_prompt and body.structured_prompt.strip())
-    if has_sp and has_images:
-        raise InvalidInput("give either structured_prompt or images, not both", field="structured_prompt")
-    if has_sp and not has_prompt:
-        raise InvalidInput("a structured_prompt is refined by a prompt: give prompt as well", field="prompt")
-    if not (has_prompt or has_images):
-        raise InvalidInput("give prompt, images, or both", field="prompt")
+def _text(value: str | None) -> str | None:
+    """A text field, or None when it is missing or blank."""
+    return value.strip() if value and value.strip() else None
 
 
 @router.post(
@@ -75,38 +60,13 @@ async def generate_structured_prompt(
     base_url: BaseUrl,
 ) -> JSONResponse:
     """Text, an image, or a structured prompt plus an instruction -> a structured prompt (JSON string)."""
-    req = await to_thread.run_sync(_create, body, rt, session, principal)
+    payload = StructuredPrompt(
+        prompt=_text(body.prompt),
+        structured_prompt=body.structured_prompt if _text(body.structured_prompt) else None,
+        seed=generation.new_seed(body.seed),
+    )
+    req = await run_in_threadpool(
+        generation.submit_structured_prompt, rt, session, principal, payload,
+        images=body.images or [], webhook_url=body.webhook_url,
+    )  # fmt: skip
     return await answer(rt, base_url, req, body.sync)
-
-
-def _create(
-    body: StructuredPromptGenerate, rt: Runtime, session: Session, principal: Principal
-) -> GenerationRequest:
-    """Check the body, keep inline images as blobs, and add the request with its job."""
-    _check_combination(body)
-    if body.structured_prompt:
-        from tailor.bridge.prompts import validate_structured_prompt
-
-        validate_structured_prompt(body.structured_prompt, field="structured_prompt")
-    images = store_reference_images(rt, principal.organization_id, body.images or [])
-    try:
-        return create_request(
-            session,
-            principal,
-            endpoint="/v2/structured_prompt/generate",
-            kind=STRUCTURED_PROMPT,
-            payload=StructuredPrompt(
-                prompt=body.prompt.strip() if body.prompt else None,
-                structured_prompt=body.structured_prompt,
-                seed=body.seed if body.seed is not None else secrets.randbelow(SEED_MAX + 1),
-                image_keys=images.keys,
-                image_urls=images.urls,
-            ),
-            webhook_url=body.webhook_url,
-            allow_private_urls=rt.settings.allow_private_urls,
-            max_active=rt.settings.org_max_active_jobs,
-        )
-    except BaseException:
-        for key in images.keys:
-            rt.blobs.delete(key)
-        raise

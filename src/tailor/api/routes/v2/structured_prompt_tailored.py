@@ -3,7 +3,6 @@ schema (its IP fields kept), without generating an image. A v2 request: 202, or 
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from fastapi import APIRouter
@@ -13,12 +12,8 @@ from starlette.concurrency import run_in_threadpool
 
 from tailor.api.deps import BaseUrl, CurrentOrg, RuntimeDep, SessionDep
 from tailor.api.routes.v2.protocol import answer
-from tailor.bridge.prompts import validate_structured_prompt
-from tailor.domain.enums import ModelStatus
-from tailor.domain.errors import InvalidInput, NotFound, PreconditionFailed
-from tailor.domain.jobs import SEED_MAX, TAILORED_STRUCTURED_PROMPT, TailoredStructuredPrompt
-from tailor.services.requests import create_request
-from tailor.store import captions as store
+from tailor.domain.jobs import SEED_MAX, TailoredStructuredPrompt
+from tailor.services import generation
 
 router = APIRouter(prefix="/v2", tags=["Image Generation"])
 
@@ -53,13 +48,6 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _model_id(raw: str | int) -> int:
-    text = str(raw).strip()
-    if not text.isdigit():
-        raise InvalidInput("must be the id of a tailored model (digits)", field="tailored_model_id")
-    return int(text)
-
-
 @router.post(
     "/structured_prompt/generate/tailored",
     summary="Generate a structured prompt with a tailored model's visual schema",
@@ -73,51 +61,14 @@ async def generate_tailored_structured_prompt(
     base_url: BaseUrl,
 ) -> JSONResponse:
     """prompt: a new structured prompt; structured_prompt + prompt: refine it. No image is made."""
-    model_id = _model_id(body.tailored_model_id)
-    if not body.prompt:
-        field = "prompt"
-        msg = (
-            "a structured_prompt is refined by a prompt: give prompt as well"
-            if body.structured_prompt
-            else "prompt is required"
-        )
-        raise InvalidInput(msg, field=field)
-    structured = (
-        validate_structured_prompt(body.structured_prompt, field="structured_prompt")
-        if body.structured_prompt
-        else None
-    )
-    found = store.model_with_schema(session, principal.organization_id, model_id)
-    if found is None:
-        raise NotFound(f"tailored model {model_id} not found", field="tailored_model_id")
-    model, schema = found
-    if model.status != ModelStatus.Completed:
-        raise PreconditionFailed(
-            f"tailored model {model_id} is {model.status}; only Completed models can generate",
-            field="tailored_model_id",
-        )
-    if (model.training_version or "") != FIBO_VERSION:
-        raise PreconditionFailed(
-            f"tailored model {model_id} was not trained on FIBO (training_version="
-            f"{model.training_version!r})",
-            field="tailored_model_id",
-        )
+    model_id = generation.parse_model_id(body.tailored_model_id)
     payload = TailoredStructuredPrompt(
-        prompt=body.prompt.strip(),
-        structured_prompt=structured,
-        visual_schema=schema,
-        seed=body.seed if body.seed is not None else secrets.randbelow(SEED_MAX + 1),
+        prompt=body.prompt.strip() if body.prompt else None,
+        structured_prompt=body.structured_prompt,
+        seed=generation.new_seed(body.seed),
     )
-    # in a thread: the organization's quota check may wait for another request's transaction
     req = await run_in_threadpool(
-        create_request,
-        session,
-        principal,
-        endpoint="/v2/structured_prompt/generate/tailored",
-        kind=TAILORED_STRUCTURED_PROMPT,
-        payload=payload,
+        generation.submit_tailored_structured_prompt, rt, session, principal, model_id, payload,
         webhook_url=body.webhook_url,
-        allow_private_urls=rt.settings.allow_private_urls,
-        max_active=rt.settings.org_max_active_jobs,
-    )
+    )  # fmt: skip
     return await answer(rt, base_url, req, body.sync)

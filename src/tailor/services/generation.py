@@ -1,0 +1,188 @@
+"""v2 use cases: check a generation or structured-prompt request and submit it as a v2 request.
+
+Each ``submit_*`` function takes the typed payload the route built from the body, checks what
+needs the database (the tailored model can serve, the organization's quota), keeps inline
+reference images in the blob store, and adds the request with its job in the caller's transaction.
+They are synchronous: routes run them in a worker thread, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+from typing import TypeVar
+
+from sqlalchemy.orm import Session
+
+from tailor.bridge.prompts import validate_structured_prompt
+from tailor.domain.enums import ModelStatus
+from tailor.domain.errors import InvalidInput, NotFound, PreconditionFailed
+from tailor.domain.jobs import (
+    GENERATE_IMAGE,
+    SEED_MAX,
+    STRUCTURED_PROMPT,
+    TAILORED_STRUCTURED_PROMPT,
+    GenerateImage,
+    JobKind,
+    StructuredPrompt,
+    TailoredStructuredPrompt,
+)
+from tailor.services.context import Stores
+from tailor.services.reference_images import store_reference_images
+from tailor.services.requests import create_request
+from tailor.store import captions as caption_store
+from tailor.store import checkpoints as checkpoint_store
+from tailor.store.orgs import Principal
+from tailor.store.tables import GenerationRequest, TailoredModel
+
+P = TypeVar("P")
+
+FIBO_VERSION = "fibo"
+MODEL_FIELD = "tailored_model_id"
+
+
+def new_seed(seed: int | None) -> int:
+    """The request's seed, or a random one (recorded with the result, so the image can be recreated)."""
+    return seed if seed is not None else secrets.randbelow(SEED_MAX + 1)
+
+
+def parse_model_id(raw: str | int) -> int:
+    """``tailored_model_id`` as Bria sends it (a string of digits) -> the model's id."""
+    text = str(raw).strip()
+    if not text.isdigit():
+        raise InvalidInput("must be the id of a tailored model (digits)", field=MODEL_FIELD)
+    return int(text)
+
+
+def servable_model(session: Session, organization_id: int, model_id: int) -> tuple[TailoredModel, str | None]:
+    """The organization's model, checked to be able to serve (Completed, trained on FIBO, with an
+    adapter), and the visual schema it generates with."""
+    found = caption_store.model_with_schema(session, organization_id, model_id)
+    if found is None:
+        raise NotFound(f"tailored model {model_id} not found", field=MODEL_FIELD)
+    model, schema = found
+    if model.status != ModelStatus.Completed:
+        raise PreconditionFailed(
+            f"tailored model {model_id} is {model.status}; only Completed models can generate",
+            field=MODEL_FIELD,
+        )
+    if (model.training_version or "") != FIBO_VERSION:
+        raise PreconditionFailed(
+            f"tailored model {model_id} was not trained on FIBO "
+            f"(training_version={model.training_version!r}); use /v1/text-to-image/tailored/{model_id}",
+            field=MODEL_FIELD,
+        )
+    if checkpoint_store.serving_adapter(session, model) is None:
+        raise PreconditionFailed(f"tailored model {model_id} has no trained adapter", field=MODEL_FIELD)
+    return model, schema
+
+
+def _valid(structured_prompt: str | None) -> str | None:
+    return (
+        None
+        if structured_prompt is None
+        else validate_structured_prompt(structured_prompt, field="structured_prompt")
+    )
+
+
+def _submit(
+    rt: Stores,
+    session: Session,
+    principal: Principal,
+    *,
+    endpoint: str,
+    kind: JobKind[P],
+    payload: P,
+    webhook_url: str | None,
+    blob_keys: list[str],
+) -> GenerationRequest:
+    """Add the request and its job; remove ``blob_keys`` (inline images) if that fails."""
+    try:
+        return create_request(
+            session,
+            principal,
+            endpoint=endpoint,
+            kind=kind,
+            payload=payload,
+            webhook_url=webhook_url,
+            allow_private_urls=rt.settings.allow_private_urls,
+            max_active=rt.settings.org_max_active_jobs,
+        )
+    except BaseException:
+        for key in blob_keys:
+            rt.blobs.delete(key)
+        raise
+
+
+def submit_image(
+    rt: Stores,
+    session: Session,
+    principal: Principal,
+    payload: GenerateImage,
+    *,
+    endpoint: str,
+    images: list[str],
+    webhook_url: str | None,
+) -> GenerationRequest:
+    """``/v2/image/generate[/tailored]``: a tailored model's image when ``payload.model_id`` is set."""
+    payload = dataclasses.replace(payload, structured_prompt=_valid(payload.structured_prompt))
+    if payload.model_id is not None:
+        servable_model(session, principal.organization_id, payload.model_id)
+    refs = store_reference_images(rt, principal.organization_id, images)
+    payload = dataclasses.replace(payload, image_keys=refs.keys, image_urls=refs.urls)
+    return _submit(
+        rt, session, principal, endpoint=endpoint, kind=GENERATE_IMAGE, payload=payload,
+        webhook_url=webhook_url, blob_keys=refs.keys,
+    )  # fmt: skip
+
+
+def submit_structured_prompt(
+    rt: Stores,
+    session: Session,
+    principal: Principal,
+    payload: StructuredPrompt,
+    *,
+    images: list[str],
+    webhook_url: str | None,
+) -> GenerationRequest:
+    """``/v2/structured_prompt/generate``: words, an image, or a structured prompt to refine."""
+    has_prompt, has_sp = bool(payload.prompt), bool(payload.structured_prompt)
+    if has_sp and images:
+        raise InvalidInput("give either structured_prompt or images, not both", field="structured_prompt")
+    if has_sp and not has_prompt:
+        raise InvalidInput("a structured_prompt is refined by a prompt: give prompt as well", field="prompt")
+    if not (has_prompt or images):
+        raise InvalidInput("give prompt, images, or both", field="prompt")
+    _valid(payload.structured_prompt)
+    refs = store_reference_images(rt, principal.organization_id, images)
+    payload = dataclasses.replace(payload, image_keys=refs.keys, image_urls=refs.urls)
+    return _submit(
+        rt, session, principal, endpoint="/v2/structured_prompt/generate", kind=STRUCTURED_PROMPT,
+        payload=payload, webhook_url=webhook_url, blob_keys=refs.keys,
+    )  # fmt: skip
+
+
+def submit_tailored_structured_prompt(
+    rt: Stores,
+    session: Session,
+    principal: Principal,
+    model_id: int,
+    payload: TailoredStructuredPrompt,
+    *,
+    webhook_url: str | None,
+) -> GenerationRequest:
+    """``/v2/structured_prompt/generate/tailored``: a structured prompt in the model's visual schema."""
+    if not payload.prompt:
+        message = (
+            "a structured_prompt is refined by a prompt: give prompt as well"
+            if payload.structured_prompt
+            else "prompt is required"
+        )
+        raise InvalidInput(message, field="prompt")
+    structured = _valid(payload.structured_prompt)
+    _model, schema = servable_model(session, principal.organization_id, model_id)
+    payload = dataclasses.replace(payload, structured_prompt=structured, visual_schema=schema)
+    return _submit(
+        rt, session, principal, endpoint="/v2/structured_prompt/generate/tailored",
+        kind=TAILORED_STRUCTURED_PROMPT, payload=payload, webhook_url=webhook_url, blob_keys=[],
+    )  # fmt: skip
