@@ -49,6 +49,20 @@ def describe_validation(errors: list[dict[str, Any]]) -> tuple[str, str]:
     return (msgs[0] if msgs else "invalid request"), "; ".join(msgs)
 
 
+_RANGE_ERRORS = ("greater_than_equal", "less_than_equal", "int_parsing_size")
+
+
+def unknown_path_id(errors: list[dict[str, Any]]) -> str | None:
+    """A path id outside the ids that can exist (see ``schemas.common.Id``) names nothing: the
+    message of a 404, like any other unknown id. Malformed path ids stay 400."""
+    for e in errors:
+        loc = tuple(e.get("loc", ()))
+        if len(loc) == 2 and loc[0] == "path" and e.get("type") in _RANGE_ERRORS:
+            value = str(e.get("input"))
+            return f"{loc[1]} {value if len(value) <= 40 else value[:37] + '...'} not found"
+    return None
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(TailorError)
     async def _tailor_error(request: Request, exc: TailorError) -> JSONResponse:
@@ -61,7 +75,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        message, details = describe_validation(list(exc.errors()))
+        errors = list(exc.errors())
+        not_found = unknown_path_id(errors)
+        if not_found is not None:
+            return error_response(request, 404, not_found)
+        message, details = describe_validation(errors)
         return error_response(request, 400, message, details)
 
     @app.exception_handler(StarletteHTTPException)

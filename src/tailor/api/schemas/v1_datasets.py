@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tailor.api.schemas.common import Id
 from tailor.api.schemas.v1_images import ImagePublic, render_image
 from tailor.api.schemas.v1_projects import utc
 from tailor.domain.enums import DatasetStatus, UploadType
@@ -17,7 +18,7 @@ from tailor.domain.signing import UrlSigner
 class DatasetCreate(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    project_id: int
+    project_id: Id
     name: str = Field(min_length=1, max_length=500)
     upload_type: UploadType = Field(
         UploadType.basic, description="basic: <= 200 images, one by one; advanced: <= 5000, zip upload."

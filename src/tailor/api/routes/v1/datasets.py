@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Response
 
 from tailor.api.deps import BaseUrl, CurrentOrg, RuntimeDep
+from tailor.api.schemas.common import Id
 from tailor.api.schemas.v1_datasets import (
     DatasetClone,
     DatasetCreate,
@@ -51,7 +52,7 @@ def list_project_datasets(
     org: CurrentOrg,
     rt: RuntimeDep,
     base_url: BaseUrl,
-    project_id: int,
+    project_id: Id,
     include_models: bool = Query(False, description="Add the model objects that use each dataset."),
     include_models_ids: bool = Query(False, description="Add the ids of the models that use each dataset."),
 ) -> list[dict[str, Any]]:
@@ -82,7 +83,7 @@ def get_dataset(
     org: CurrentOrg,
     rt: RuntimeDep,
     base_url: BaseUrl,
-    dataset_id: int,
+    dataset_id: Id,
     max_images: int = Query(200, ge=1, le=200, description="How many images to include."),
 ) -> dict[str, Any]:
     view = svc.get_dataset(rt, org.organization_id, dataset_id, max_images=max_images)
@@ -96,7 +97,7 @@ def get_dataset(
     response_model_exclude_unset=True,
 )
 def update_dataset(
-    org: CurrentOrg, rt: RuntimeDep, base_url: BaseUrl, dataset_id: int, body: DatasetUpdate
+    org: CurrentOrg, rt: RuntimeDep, base_url: BaseUrl, dataset_id: Id, body: DatasetUpdate
 ) -> dict[str, Any]:
     changes = body.model_dump(mode="json", exclude_unset=True)
     view = svc.update_dataset(rt, org.organization_id, dataset_id, changes)
@@ -114,7 +115,7 @@ def clone_dataset(
     org: CurrentOrg,
     rt: RuntimeDep,
     base_url: BaseUrl,
-    dataset_id: int,
+    dataset_id: Id,
     body: Annotated[DatasetClone | None, Body()] = None,
 ) -> dict[str, Any]:
     body = body or DatasetClone.model_validate({})
@@ -128,7 +129,7 @@ def clone_dataset(
     response_class=Response,
     summary="Delete a dataset (409 while a model trains on it)",
 )
-def delete_dataset(org: CurrentOrg, rt: RuntimeDep, dataset_id: int) -> Response:
+def delete_dataset(org: CurrentOrg, rt: RuntimeDep, dataset_id: Id) -> Response:
     svc.delete_dataset(rt, org.organization_id, dataset_id)
     return Response(status_code=204)
 
@@ -140,8 +141,6 @@ def delete_dataset(org: CurrentOrg, rt: RuntimeDep, dataset_id: int) -> Response
     summary="Regenerate every caption (in the background)",
     response_model_exclude_unset=True,
 )
-def regenerate_captions(
-    org: CurrentOrg, rt: RuntimeDep, base_url: BaseUrl, dataset_id: int
-) -> dict[str, Any]:
+def regenerate_captions(org: CurrentOrg, rt: RuntimeDep, base_url: BaseUrl, dataset_id: Id) -> dict[str, Any]:
     view = svc.regenerate_captions(rt, org.organization_id, dataset_id)
     return render_dataset(view, base_url, rt.signer)

@@ -14,6 +14,7 @@ from starlette.datastructures import UploadFile
 
 from tailor.api.deps import BaseUrl, CurrentOrg, RuntimeDep
 from tailor.api.errors import describe_validation
+from tailor.api.schemas.common import Id
 from tailor.api.schemas.v1_images import (
     BulkUploadCreate,
     BulkUploadStatusPublic,
@@ -116,7 +117,7 @@ def _b64(text: str, max_bytes: int) -> bytes:
     summary="Upload a zip of images to an advanced dataset (in the background)",
     openapi_extra=BULK_DOC,
 )
-async def bulk_upload(org: CurrentOrg, rt: RuntimeDep, request: Request, dataset_id: int) -> dict[str, Any]:
+async def bulk_upload(org: CurrentOrg, rt: RuntimeDep, request: Request, dataset_id: Id) -> dict[str, Any]:
     if _is_multipart(request):
         form = await request.form(max_files=1, max_fields=10)
         upload = form.get("file")
@@ -137,7 +138,7 @@ async def bulk_upload(org: CurrentOrg, rt: RuntimeDep, request: Request, dataset
 @router.get(
     "/bulk-upload/status", response_model=BulkUploadStatusPublic, summary="Progress of the bulk upload"
 )
-def bulk_upload_status(org: CurrentOrg, rt: RuntimeDep, dataset_id: int) -> dict[str, Any]:
+def bulk_upload_status(org: CurrentOrg, rt: RuntimeDep, dataset_id: Id) -> dict[str, Any]:
     return bulk_svc.bulk_status(rt, org.organization_id, dataset_id)
 
 
@@ -152,7 +153,7 @@ def bulk_upload_status(org: CurrentOrg, rt: RuntimeDep, dataset_id: int) -> dict
     openapi_extra=UPLOAD_DOC,
 )
 async def upload_image(
-    org: CurrentOrg, rt: RuntimeDep, base_url: BaseUrl, request: Request, dataset_id: int
+    org: CurrentOrg, rt: RuntimeDep, base_url: BaseUrl, request: Request, dataset_id: Id
 ) -> dict[str, Any]:
     max_bytes = rt.settings.max_image_bytes
     data: bytes | None = None
@@ -203,7 +204,7 @@ async def upload_image(
 
 
 @router.get("", response_model=list[ImagePublic], summary="List a dataset's images")
-def list_images(org: CurrentOrg, rt: RuntimeDep, base_url: BaseUrl, dataset_id: int) -> list[dict[str, Any]]:
+def list_images(org: CurrentOrg, rt: RuntimeDep, base_url: BaseUrl, dataset_id: Id) -> list[dict[str, Any]]:
     return [
         render_image(i, base_url, rt.signer) for i in svc.list_images(rt, org.organization_id, dataset_id)
     ]
@@ -211,14 +212,14 @@ def list_images(org: CurrentOrg, rt: RuntimeDep, base_url: BaseUrl, dataset_id: 
 
 @router.get("/{image_id}", response_model=ImagePublic, summary="Get an image")
 def get_image(
-    org: CurrentOrg, rt: RuntimeDep, base_url: BaseUrl, dataset_id: int, image_id: int
+    org: CurrentOrg, rt: RuntimeDep, base_url: BaseUrl, dataset_id: Id, image_id: Id
 ) -> dict[str, Any]:
     return render_image(svc.get_image(rt, org.organization_id, dataset_id, image_id), base_url, rt.signer)
 
 
 @router.put("/{image_id}", response_model=ImagePublic, summary="Set or regenerate an image's caption")
 def update_image(
-    org: CurrentOrg, rt: RuntimeDep, base_url: BaseUrl, dataset_id: int, image_id: int, body: ImageUpdate
+    org: CurrentOrg, rt: RuntimeDep, base_url: BaseUrl, dataset_id: Id, image_id: Id, body: ImageUpdate
 ) -> dict[str, Any]:
     image = svc.update_image(
         rt,
@@ -232,6 +233,6 @@ def update_image(
 
 
 @router.delete("/{image_id}", status_code=204, response_class=Response, summary="Delete an image")
-def delete_image(org: CurrentOrg, rt: RuntimeDep, dataset_id: int, image_id: int) -> Response:
+def delete_image(org: CurrentOrg, rt: RuntimeDep, dataset_id: Id, image_id: Id) -> Response:
     svc.delete_image(rt, org.organization_id, dataset_id, image_id)
     return Response(status_code=204)

@@ -1,0 +1,129 @@
+"""Malformed input answers 4xx in the error shape, never 500, and changes nothing.
+
+One test (or parametrised family) per case a red-team run found, plus those found while fixing
+them. The general property (no 5xx for any generated input to any operation) is in
+``test_openapi_fuzz.py``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from tailor.bootstrap import Runtime
+from tailor.store.tables import Dataset, Image, Job, Project, TailoredModel
+from tests.engine.api_helpers import add_model
+from tests.services.v1_support import API, error_of, make_dataset
+
+BIG_IDS = [2**31, 2**63, 10**20]
+
+
+def _count(rt: Runtime, table: Any) -> int:
+    with rt.sessions() as s:
+        return int(s.scalar(select(func.count()).select_from(table)) or 0)
+
+
+def _counts(rt: Runtime) -> dict[str, int]:
+    tables = {"projects": Project, "datasets": Dataset, "images": Image, "models": TailoredModel, "jobs": Job}
+    return {name: _count(rt, table) for name, table in tables.items()}
+
+
+def _json(body: Any) -> dict[str, Any]:
+    """Raw JSON (ASCII, so NUL and lone surrogates travel as escapes, as a client would send them)."""
+    return {"content": json.dumps(body), "headers": {"content-type": "application/json"}}
+
+
+async def _send(
+    client: httpx.AsyncClient, auth: dict[str, str], method: str, path: str, body: Any = None
+) -> httpx.Response:
+    if body is None:
+        return await client.request(method, path, headers=auth)
+    raw = _json(body)
+    return await client.request(method, path, content=raw["content"], headers={**auth, **raw["headers"]})
+
+
+# --- ids beyond any stored id -------------------------------------------------------------------
+
+PATH_IDS = [
+    ("GET", f"{API}/projects/{{id}}", None, "project_id"),
+    ("PUT", f"{API}/projects/{{id}}", {"project_name": "x"}, "project_id"),
+    ("GET", f"{API}/projects/{{id}}/models", None, "project_id"),
+    ("DELETE", f"{API}/datasets/{{id}}", None, "dataset_id"),
+    ("GET", f"{API}/datasets/{{id}}/images/bulk-upload/status", None, "dataset_id"),
+    ("GET", f"{API}/datasets/1/images/{{id}}", None, "image_id"),
+    ("GET", f"{API}/models/{{id}}", None, "model_id"),
+    ("POST", f"{API}/models/{{id}}/start_training", {}, "model_id"),
+    ("GET", f"{API}/models/1/checkpoints/{{id}}", None, "checkpoint_step"),
+]
+
+
+@pytest.mark.parametrize(("method", "template", "body", "name"), PATH_IDS)
+async def test_path_ids_that_cannot_exist_answer_404(
+    client: httpx.AsyncClient, auth: dict[str, str], method: str, template: str, body: Any, name: str
+) -> None:
+    for value in [*BIG_IDS, 0, -1]:
+        r = await _send(client, auth, method, template.format(id=value), body)
+        assert r.status_code == 404, (value, r.text)
+        assert name in error_of(r)
+
+
+async def test_a_path_id_that_is_not_a_number_is_still_a_400(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    r = await client.get(f"{API}/projects/abc", headers=auth)
+    assert r.status_code == 400
+    assert "project_id" in error_of(r)
+
+
+BODY_IDS = [
+    ("POST", f"{API}/datasets", {"name": "d"}, "project_id"),
+    ("POST", f"{API}/models", {"name": "m"}, "dataset_id"),
+    (
+        "POST",
+        f"{API}/refine_structured_prompt",
+        {"structured_prompt": "{}", "instruction": "brighter"},
+        "dataset_id",
+    ),
+    ("PUT", f"{API}/models/1", {}, "active_model_version"),
+    ("POST", "/v2/image/generate/tailored", {"prompt": "a cat"}, "tailored_model_id"),
+    ("POST", "/v2/structured_prompt/generate/tailored", {"prompt": "a cat"}, "tailored_model_id"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "field"), BODY_IDS)
+async def test_body_ids_out_of_range_answer_400_naming_the_field(
+    client: httpx.AsyncClient,
+    auth: dict[str, str],
+    runtime: Runtime,
+    method: str,
+    path: str,
+    body: dict[str, Any],
+    field: str,
+) -> None:
+    await make_dataset(client, auth)
+    before = _counts(runtime)
+    for value in [*BIG_IDS, str(2**31), "1" * 30, "0" * 40 + "9" * 20, 0]:
+        r = await _send(client, auth, method, path, {**body, field: value})
+        assert r.status_code == 400, (value, r.text)
+        message = error_of(r)
+        assert message.startswith(f"{field}:"), message
+    assert _counts(runtime) == before
+
+
+async def test_tailored_model_id_is_parsed_once_in_all_its_forms(
+    client: httpx.AsyncClient, auth: dict[str, str], runtime: Runtime, token: str
+) -> None:
+    model_id = add_model(runtime, token, b"not read: no worker runs here")
+    for value in [str(model_id), f"  {model_id} ", f"000{model_id}", model_id]:
+        body = {"tailored_model_id": value, "prompt": "a cat"}
+        r = await client.post("/v2/image/generate/tailored", json=body, headers=auth)
+        assert r.status_code == 202, (value, r.text)
+    for value in ["1.5", "one", "", "١", True, [1]]:
+        body = {"tailored_model_id": value, "prompt": "a cat"}
+        r = await client.post("/v2/image/generate/tailored", json=body, headers=auth)
+        assert r.status_code == 400, (value, r.text)
+        assert error_of(r).startswith("tailored_model_id:")
