@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from tailor.bootstrap import Runtime
 from tailor.store.tables import Dataset, Image, Job, Project, TailoredModel
 from tests.engine.api_helpers import add_model
-from tests.services.v1_support import API, error_of, make_dataset
+from tests.services.v1_support import API, error_of, make_dataset, make_project
 
 BIG_IDS = [2**31, 2**63, 10**20]
 
@@ -127,3 +127,51 @@ async def test_tailored_model_id_is_parsed_once_in_all_its_forms(
         r = await client.post("/v2/image/generate/tailored", json=body, headers=auth)
         assert r.status_code == 400, (value, r.text)
         assert error_of(r).startswith("tailored_model_id:")
+
+
+# --- null on update -----------------------------------------------------------------------------
+
+NULL_UPDATES = [
+    (f"{API}/projects/1", "project_name"),
+    (f"{API}/datasets/1", "name"),
+    (f"{API}/datasets/1", "status"),
+    (f"{API}/datasets/1/images/1", "caption"),
+    (f"{API}/datasets/1/images/1", "regenerate_caption"),
+    (f"{API}/models/1", "name"),
+    (f"{API}/models/1", "description"),
+    (f"{API}/models/1", "active_model_version"),
+]
+
+
+@pytest.mark.parametrize(("path", "field"), NULL_UPDATES)
+async def test_null_for_a_field_that_cannot_be_null_answers_400(
+    client: httpx.AsyncClient, auth: dict[str, str], path: str, field: str
+) -> None:
+    dataset = await make_dataset(client, auth)
+    r = await client.put(path, json={field: None}, headers=auth)
+    assert r.status_code == 400, r.text
+    assert error_of(r) == f"{field}: must not be null"
+    assert (await client.get(f"{API}/projects/1", headers=auth)).json()["project_name"] == "Icons"
+    assert (await client.get(f"{API}/datasets/1", headers=auth)).json()["name"] == dataset["name"]
+
+
+async def test_null_still_clears_the_fields_that_may_be_empty(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    project = await make_project(client, auth, project_description="about", ip_type="other")
+    r = await client.put(f"{API}/projects/{project['id']}", json={"project_description": None}, headers=auth)
+    assert r.status_code == 200 and r.json()["project_description"] is None
+    schema = json.dumps({"style_medium": "flat illustration"})
+    dataset = await make_dataset(client, auth, project_id=project["id"])
+    r = await client.put(f"{API}/datasets/{dataset['id']}", json={"visual_schema": schema}, headers=auth)
+    assert r.status_code == 200 and r.json()["visual_schema"]
+    r = await client.put(f"{API}/datasets/{dataset['id']}", json={"visual_schema": None}, headers=auth)
+    assert r.status_code == 200 and r.json()["visual_schema"] is None
+
+
+async def test_the_document_says_which_update_fields_take_null(client: httpx.AsyncClient) -> None:
+    schemas = (await client.get("/openapi.json")).json()["components"]["schemas"]
+    project = schemas["ProjectUpdate"]["properties"]
+    assert project["project_name"]["type"] == "string" and "default" not in project["project_name"]
+    assert {"type": "null"} in project["ip_name"]["anyOf"]
+    assert {"type": "null"} not in schemas["ModelUpdate"]["properties"]["active_model_version"]["anyOf"]

@@ -1,17 +1,27 @@
-"""Types shared by request schemas: bounded ids.
+"""Types shared by every request schema: bounded ids and the base of update bodies.
 
 - ``Id``: every id in a path or a body (projects, datasets, images, models, checkpoint steps). Ids
   are ``INTEGER`` columns, so anything outside 1..2^31-1 names nothing and never reaches the
   database. Out of range in a body: 400 naming the field; in a path: 404 (see ``api/errors.py``).
 - ``IdText``: an id sent as a string (``tailored_model_id`` in v2 bodies) or as a number, parsed
   into a bounded ``int`` once, here.
+- ``UpdateBody``: fields may be left out; a field sent as ``null`` is refused ("must not be null")
+  unless the schema lists it in ``NULLABLE`` (a value that null clears).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BeforeValidator, Field, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 ID_MIN = 1
@@ -53,3 +63,39 @@ IdText = Annotated[
         }
     ),
 ]
+
+
+def _drop_null(schema: dict[str, Any], cls: type) -> None:
+    """The documented schema of an update body: ``null`` only where ``NULLABLE`` allows it."""
+    nullable: frozenset[str] = getattr(cls, "NULLABLE", frozenset())
+    for name, prop in schema.get("properties", {}).items():
+        if name in nullable:
+            continue
+        if prop.get("default", 0) is None:
+            del prop["default"]
+        options = prop.get("anyOf")
+        if not options:
+            continue
+        kept = [o for o in options if o.get("type") != "null"]
+        del prop["anyOf"]
+        if len(kept) == 1:
+            prop.update(kept[0])
+        else:
+            prop["anyOf"] = kept
+
+
+class UpdateBody(BaseModel):
+    """Base of PUT bodies. A field left out is left unchanged; a field sent as ``null`` is refused
+    ("must not be null", 400) unless it is in ``NULLABLE``, the values that null clears. Fields
+    are typed ``X | None`` because None is what an omitted field reads as."""
+
+    model_config = ConfigDict(extra="ignore", json_schema_extra=_drop_null)
+
+    NULLABLE: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.field_name not in cls.NULLABLE:
+            raise PydanticCustomError("not_null", "must not be null")
+        return value

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tailor.api.schemas.common import Id, IdText
+from tailor.api.schemas.common import Id, IdText, UpdateBody
 from tailor.api.schemas.v1_projects import utc
 from tailor.domain.enums import ModelStatus, TrainingMode
 from tailor.domain.models import render_version
@@ -27,9 +27,7 @@ class ModelCreate(BaseModel):
     description: str | None = Field(None, description="Description of the model.")
 
 
-class ModelUpdate(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
+class ModelUpdate(UpdateBody):
     name: str | None = Field(None, min_length=1, max_length=500)
     description: str | None = None
     active_model_version: IdText | None = Field(
