@@ -17,9 +17,11 @@ from sqlalchemy import func, select
 from tailor.bootstrap import Runtime
 from tailor.store.tables import Dataset, Image, Job, Project, TailoredModel
 from tests.engine.api_helpers import add_model
-from tests.services.v1_support import API, error_of, make_dataset, make_project
+from tests.services.factory import image_bytes
+from tests.services.v1_support import API, blob_keys, error_of, make_dataset, make_project, upload
 
 BIG_IDS = [2**31, 2**63, 10**20]
+DEEP = "[" * 100_000 + "]" * 100_000
 
 
 def _count(rt: Runtime, table: Any) -> int:
@@ -127,6 +129,135 @@ async def test_tailored_model_id_is_parsed_once_in_all_its_forms(
         r = await client.post("/v2/image/generate/tailored", json=body, headers=auth)
         assert r.status_code == 400, (value, r.text)
         assert error_of(r).startswith("tailored_model_id:")
+
+
+# --- JSON nesting -------------------------------------------------------------------------------
+
+DEEP_BODIES = [
+    ("POST", f"{API}/projects"),
+    ("PUT", f"{API}/projects/1"),
+    ("POST", f"{API}/datasets/1/images"),  # reads its JSON body itself
+    ("POST", f"{API}/datasets/1/images/bulk-upload"),
+    ("POST", f"{API}/models/1/start_training"),
+    ("POST", "/v2/image/generate"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), DEEP_BODIES)
+async def test_deeply_nested_json_is_refused_before_parsing(
+    client: httpx.AsyncClient, auth: dict[str, str], runtime: Runtime, method: str, path: str
+) -> None:
+    await make_dataset(client, auth)
+    before = _counts(runtime)
+    headers = {**auth, "content-type": "application/json"}
+    for body in (DEEP, '{"project_name": ' + DEEP + "}", "[" * 100_000):
+        r = await client.request(method, path, content=body, headers=headers)
+        assert r.status_code == 400, r.text
+        assert "nested deeper than 64 levels" in error_of(r)
+    assert _counts(runtime) == before
+
+
+async def test_nesting_limit_is_64_levels(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
+    body: dict[str, Any] = {"project_name": "p", "ip_medium": "illustration", "ip_type": "other"}
+    for levels, status in ((63, 201), (64, 400)):  # the body object itself is the first level
+        r = await _send(
+            client,
+            auth,
+            "POST",
+            f"{API}/projects",
+            {**body, "extra": json.loads("[" * levels + "]" * levels)},
+        )
+        assert r.status_code == status, (levels, r.text)
+    assert error_of(r) == "extra: JSON must not be nested deeper than 64 levels"
+
+
+# --- text no database can store -----------------------------------------------------------------
+
+
+async def test_nul_in_a_name_is_refused(
+    client: httpx.AsyncClient, auth: dict[str, str], runtime: Runtime
+) -> None:
+    body = {"project_name": "Lo\u0000ra", "ip_medium": "illustration", "ip_type": "other"}
+    r = await _send(client, auth, "POST", f"{API}/projects", body)
+    assert r.status_code == 400
+    assert error_of(r) == "project_name: must not contain NUL characters (\\u0000)"
+    assert _count(runtime, Project) == 0
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("PUT", f"{API}/projects/1", {"project_description": "a\u0000"}, "project_description"),
+        ("PUT", f"{API}/datasets/1", {"name": "\u0000"}, "name"),
+        ("POST", f"{API}/datasets/1/images", {"image_url": "https://example.com/\u0000.png"}, "image_url"),
+        ("POST", "/v2/image/generate", {"prompt": "a cat", "images": ["\u0000"]}, "images.0"),
+        ("PUT", f"{API}/projects/1", {"project_name": "p", "x\u0000": 1}, "body"),
+        ("PUT", f"{API}/projects/1", {"project_name": "\ud800"}, "project_name"),
+        ("POST", f"{API}/models", {"name": "m\udfff", "dataset_id": 1}, "name"),
+    ],
+)
+async def test_unstorable_text_anywhere_in_a_json_body_is_refused(
+    client: httpx.AsyncClient,
+    auth: dict[str, str],
+    runtime: Runtime,
+    method: str,
+    path: str,
+    body: dict[str, Any],
+    field: str,
+) -> None:
+    await make_dataset(client, auth)
+    before = _counts(runtime)
+    r = await _send(client, auth, method, path, body)
+    assert r.status_code == 400, r.text
+    message = error_of(r)
+    assert message.startswith(f"{field}:"), message
+    assert "NUL" in message or "surrogates" in message
+    assert _counts(runtime) == before
+    r = await client.get(f"{API}/projects/1", headers=auth)
+    assert r.json()["project_name"] == "Icons" and r.json()["project_description"] is None
+
+
+async def test_nan_and_infinity_are_not_json(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
+    for raw in ('{"learning_rate": NaN}', '{"learning_rate": -Infinity}'):
+        r = await client.post(
+            f"{API}/models/1/start_training",
+            content=raw,
+            headers={**auth, "content-type": "application/json"},
+        )
+        assert r.status_code == 400
+        assert "NaN and Infinity" in error_of(r)
+
+
+async def test_nul_in_a_form_field_or_file_name_is_refused(
+    client: httpx.AsyncClient, auth: dict[str, str], runtime: Runtime
+) -> None:
+    dataset = await make_dataset(client, auth)
+    image = image_bytes((256, 256), fmt="PNG")
+    r = await upload(client, auth, dataset["id"], image, image_name="a\x00b.png")
+    assert r.status_code == 400
+    assert error_of(r) == "image_name: must not contain NUL characters (\\u0000)"
+    part = (
+        b'--tailor-test-boundary\r\nContent-Disposition: form-data; name="file"; filename="a\x00b.png"\r\n'
+        b"Content-Type: image/png\r\n\r\n" + image + b"\r\n--tailor-test-boundary--\r\n"
+    )
+    headers = {**auth, "content-type": "multipart/form-data; boundary=tailor-test-boundary"}
+    r = await client.post(f"{API}/datasets/{dataset['id']}/images", content=part, headers=headers)
+    assert r.status_code == 400
+    assert error_of(r).startswith("file (file name): must not contain NUL")
+    assert _count(runtime, Image) == 0 and blob_keys(runtime) == set()
+    r = await upload(client, auth, dataset["id"], image, image_name="fine.png")
+    assert r.status_code == 201 and r.json()["image_name"] == "fine.png"
+
+
+async def test_nul_in_the_path_or_a_query_parameter_is_refused(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    r = await client.get("/v2/status/abc%00def", headers=auth)
+    assert r.status_code == 400
+    assert error_of(r).startswith("path: must not contain NUL")
+    r = await client.get(f"{API}/models?include_training_parameters=%00", headers=auth)
+    assert r.status_code == 400
+    assert error_of(r).startswith("include_training_parameters: must not contain NUL")
 
 
 # --- null on update -----------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from tailor import __version__
 from tailor.api import errors
-from tailor.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from tailor.api.middleware import BodyLimitMiddleware, InputGuardMiddleware, RequestIdMiddleware
 from tailor.api.routes import all_routers
 from tailor.bootstrap import Runtime, build_runtime
 from tailor.config import Settings
@@ -40,6 +40,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None, *, migrate: b
             return settings.max_zip_bytes
         return settings.max_request_bytes
 
+    # Added innermost first: the input rules run inside the body limit (see api/middleware.py).
+    app.add_middleware(InputGuardMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit)
     app.add_middleware(RequestIdMiddleware)
     from tailor.api.routes import metrics as metrics_route

@@ -20,6 +20,14 @@ def request_id_of(request: Request) -> str:
     return getattr(request.state, "request_id", "") or ""
 
 
+def error_body(status: int, message: str, details: str | None, request_id: str) -> dict[str, Any]:
+    """The one error shape; also written by the ASGI middlewares, which answer before routing."""
+    return {
+        "error": {"code": status, "message": message, "details": details or ""},
+        "request_id": request_id,
+    }
+
+
 def error_response(
     request: Request,
     status: int,
@@ -27,10 +35,7 @@ def error_response(
     details: str | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
-    body = {
-        "error": {"code": status, "message": message, "details": details or ""},
-        "request_id": request_id_of(request),
-    }
+    body = error_body(status, message, details, request_id_of(request))
     return JSONResponse(body, status_code=status, headers=headers)
 
 

@@ -1,14 +1,50 @@
-"""ASGI middleware: request ids and request-body size limits (413 before the body is read)."""
+"""ASGI middleware: request ids, request-body size limits (413 before the body is read) and the
+input rules of ``input_guard``.
+
+Order, outermost first (``app.create_app``): metrics, ``RequestIdMiddleware``,
+``BodyLimitMiddleware``, ``InputGuardMiddleware``, then FastAPI.
+"""
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tailor.api import input_guard
+from tailor.api.errors import error_body
 from tailor.domain.errors import TooLarge
+
+
+def _request_id(scope: Scope) -> str:
+    return str(scope.get("state", {}).get("request_id", ""))
+
+
+async def send_error(
+    send: Send,
+    scope: Scope,
+    status: int,
+    message: str,
+    details: str = "",
+    headers: Sequence[tuple[bytes, bytes]] = (),
+) -> None:
+    """Answer with the one error shape from ASGI middleware (before or outside routing)."""
+    payload = error_body(status, message, details, _request_id(scope))
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 class RequestIdMiddleware:
@@ -40,28 +76,7 @@ class BodyLimitMiddleware:
         self.limit_for = limit_for
 
     async def _reject(self, scope: Scope, send: Send, limit: int) -> None:
-        rid = scope.get("state", {}).get("request_id", "")
-        body = json.dumps(
-            {
-                "error": {
-                    "code": 413,
-                    "message": f"request body too large: the limit is {limit} bytes",
-                    "details": "",
-                },
-                "request_id": rid,
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await send_error(send, scope, 413, f"request body too large: the limit is {limit} bytes")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -105,3 +120,54 @@ class BodyLimitMiddleware:
         except TooLarge:
             if not replaced:
                 await self._reject(scope, send, limit)
+
+
+class InputGuardMiddleware:
+    """Applies ``input_guard``'s rules to the URL and to every body the app may read as JSON,
+    once, before routing: 400 naming the field and the rule. Forms are left to
+    ``input_guard.read_form`` (they may be large uploads; JSON bodies are read whole anyway).
+    Sits inside ``BodyLimitMiddleware``, so a body is only buffered once it is known to fit."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        problem = input_guard.url_problem(scope.get("path", ""), scope.get("query_string", b""))
+        if problem is not None:
+            await send_error(send, scope, 400, f"{problem[0]}: {problem[1]}")
+            return
+        content_type = ""
+        for name, value in scope.get("headers", []):
+            if name == b"content-type":
+                content_type = value.decode("latin-1")
+        if scope.get("method") in ("GET", "HEAD", "OPTIONS") or not input_guard.is_json_candidate(
+            content_type
+        ):
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        problem = input_guard.json_problem(body)
+        if problem is not None:
+            await send_error(send, scope, 400, f"{problem[0]}: {problem[1]}")
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)

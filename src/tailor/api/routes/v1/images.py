@@ -14,6 +14,7 @@ from starlette.datastructures import UploadFile
 
 from tailor.api.deps import BaseUrl, CurrentOrg, RuntimeDep
 from tailor.api.errors import describe_validation
+from tailor.api.input_guard import read_form
 from tailor.api.schemas.common import Id
 from tailor.api.schemas.v1_images import (
     BulkUploadCreate,
@@ -119,7 +120,7 @@ def _b64(text: str, max_bytes: int) -> bytes:
 )
 async def bulk_upload(org: CurrentOrg, rt: RuntimeDep, request: Request, dataset_id: Id) -> dict[str, Any]:
     if _is_multipart(request):
-        form = await request.form(max_files=1, max_fields=10)
+        form = await read_form(request, max_files=1, max_fields=10)
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise InvalidInput("file is required (a zip archive)", field="file")
@@ -158,7 +159,7 @@ async def upload_image(
     max_bytes = rt.settings.max_image_bytes
     data: bytes | None = None
     if _is_multipart(request):
-        form = await request.form(max_files=1, max_fields=10)
+        form = await read_form(request, max_files=1, max_fields=10)
         try:
             fields = {k: v for k, v in form.items() if not isinstance(v, UploadFile)}
             upload = form.get("file")
