@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -258,6 +259,36 @@ async def test_nul_in_the_path_or_a_query_parameter_is_refused(
     r = await client.get(f"{API}/models?include_training_parameters=%00", headers=auth)
     assert r.status_code == 400
     assert error_of(r).startswith("include_training_parameters: must not contain NUL")
+
+
+# --- signed file links --------------------------------------------------------------------------
+
+
+async def test_malformed_signed_links_answer_400_never_500(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    dataset = await make_dataset(client, auth)
+    r = await upload(client, auth, dataset["id"], image_bytes((256, 256), fmt="PNG"))
+    link = urlsplit(r.json()["image_url"])
+    exp, sig = parse_qs(link.query)["exp"][0], parse_qs(link.query)["sig"][0]
+    assert (await client.get(f"{link.path}?exp={exp}&sig={sig}")).status_code == 200
+    for query, name in [
+        (f"exp={exp}&sig={'é' * len(sig)}", "sig"),
+        (f"exp={exp}&sig=%F0%9F%94%91", "sig"),
+        (f"exp={exp}&sig=", "sig"),
+        (f"exp={10**30}&sig={sig}", "exp"),
+        (f"exp={'9' * 5000}&sig={sig}", "exp"),
+        (f"exp=soon&sig={sig}", "exp"),
+        (f"sig={sig}", "exp"),
+    ]:
+        r = await client.get(f"{link.path}?{query}")
+        assert r.status_code == 400, (query, r.text)
+        assert error_of(r).startswith(f"{name}:")
+    wrong = ("A" if sig[0] != "A" else "B") + sig[1:]
+    r = await client.get(f"{link.path}?exp={exp}&sig={wrong}")
+    assert r.status_code == 401
+    r = await client.get(f"{link.path}?exp={int(exp) + 3600}&sig={sig}")
+    assert r.status_code == 401
 
 
 # --- null on update -----------------------------------------------------------------------------

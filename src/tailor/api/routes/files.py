@@ -9,6 +9,7 @@ from fastapi.responses import FileResponse, StreamingResponse
 
 from tailor.api.deps import RuntimeDep
 from tailor.domain.errors import NotFound, Unauthorized
+from tailor.domain.signing import EXP_MAX, SIG_PATTERN
 from tailor.store.blob_base import BlobNotFound, check_key
 from tailor.store.blob_disk import DiskBlobStore
 
@@ -16,7 +17,13 @@ router = APIRouter(tags=["Service"])
 
 
 @router.get("/files/{key:path}", include_in_schema=False)
-def get_file(rt: RuntimeDep, key: str, exp: int = Query(...), sig: str = Query(...)):  # type: ignore[no-untyped-def]
+def get_file(  # type: ignore[no-untyped-def]
+    rt: RuntimeDep,
+    key: str,
+    exp: int = Query(..., ge=0, le=EXP_MAX),
+    sig: str = Query(..., pattern=SIG_PATTERN),
+):
+    """A malformed ``exp`` or ``sig`` answers 400 naming it; a wrong or expired link 401."""
     try:
         check_key(key)
     except ValueError as e:
