@@ -7,13 +7,14 @@ them. The general property (no 5xx for any generated input to any operation) is 
 
 from __future__ import annotations
 
+import http.client
 import json
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from tailor.bootstrap import Runtime
 from tailor.store.tables import Dataset, Image, Job, Project, TailoredModel
@@ -337,3 +338,45 @@ async def test_the_document_says_which_update_fields_take_null(client: httpx.Asy
     assert project["project_name"]["type"] == "string" and "default" not in project["project_name"]
     assert {"type": "null"} in project["ip_name"]["anyOf"]
     assert {"type": "null"} not in schemas["ModelUpdate"]["properties"]["active_model_version"]["anyOf"]
+
+
+# --- unexpected errors --------------------------------------------------------------------------
+
+
+def _break_projects_table(rt: Runtime) -> None:
+    """A fault no request can cause: the projects table goes missing under the running app."""
+    with rt.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE projects RENAME TO projects_gone"))
+
+
+async def test_an_unexpected_error_answers_500_in_the_error_shape(
+    client: httpx.AsyncClient, auth: dict[str, str], runtime: Runtime
+) -> None:
+    _break_projects_table(runtime)
+    r = await client.get(f"{API}/projects", headers=auth)
+    assert r.status_code == 500
+    assert r.json() == {
+        "error": {"code": 500, "message": "internal server error", "details": ""},
+        "request_id": r.headers["x-request-id"],
+    }
+
+
+def test_an_unexpected_error_keeps_the_connection_open(
+    live_server: str, token: str, runtime: Runtime
+) -> None:
+    _break_projects_table(runtime)
+    url = urlsplit(live_server)
+    conn = http.client.HTTPConnection(url.hostname or "", url.port, timeout=10)
+    try:
+        conn.request("GET", f"{API}/projects", headers={"api_token": token})
+        r = conn.getresponse()
+        body = json.loads(r.read())
+        assert r.status == 500 and body["error"]["code"] == 500
+        assert (r.getheader("connection") or "").lower() != "close"
+        sock = conn.sock
+        conn.request("GET", "/health")  # on the same connection
+        r = conn.getresponse()
+        assert r.status == 200 and json.loads(r.read())["status"] == "ok"
+        assert conn.sock is sock
+    finally:
+        conn.close()

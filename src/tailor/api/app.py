@@ -9,7 +9,12 @@ from fastapi import FastAPI
 
 from tailor import __version__
 from tailor.api import errors
-from tailor.api.middleware import BodyLimitMiddleware, InputGuardMiddleware, RequestIdMiddleware
+from tailor.api.middleware import (
+    BodyLimitMiddleware,
+    InputGuardMiddleware,
+    RequestIdMiddleware,
+    UnexpectedErrorMiddleware,
+)
 from tailor.api.routes import all_routers
 from tailor.bootstrap import Runtime, build_runtime
 from tailor.config import Settings
@@ -40,13 +45,15 @@ def create_app(settings: Settings, runtime: Runtime | None = None, *, migrate: b
             return settings.max_zip_bytes
         return settings.max_request_bytes
 
-    # Added innermost first: the input rules run inside the body limit (see api/middleware.py).
+    # Added innermost first; outermost first they run: unexpected errors, metrics, request id,
+    # body limit, input rules (see api/middleware.py).
     app.add_middleware(InputGuardMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit)
     app.add_middleware(RequestIdMiddleware)
     from tailor.api.routes import metrics as metrics_route
 
     metrics_route.install(app)
+    app.add_middleware(UnexpectedErrorMiddleware)
     for router in all_routers():
         app.include_router(router)
     return app

@@ -91,7 +91,6 @@ def install(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return error_response(request, exc.status_code, str(exc.detail), headers=exc.headers)
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error in request %s", request_id_of(request), exc_info=exc)
-        return error_response(request, 500, "internal server error")
+    # Any other exception: ``middleware.UnexpectedErrorMiddleware`` answers 500 in this shape (a
+    # handler registered here for Exception would run in Starlette's outermost layer, which
+    # re-raises, and the server would then drop the keep-alive connection).

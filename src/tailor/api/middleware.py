@@ -1,13 +1,14 @@
-"""ASGI middleware: request ids, request-body size limits (413 before the body is read) and the
-input rules of ``input_guard``.
+"""ASGI middleware: request ids, a 500 for unexpected errors that keeps the connection open,
+request-body size limits (413 before the body is read) and the input rules of ``input_guard``.
 
-Order, outermost first (``app.create_app``): metrics, ``RequestIdMiddleware``,
-``BodyLimitMiddleware``, ``InputGuardMiddleware``, then FastAPI.
+Order, outermost first (``app.create_app``): ``UnexpectedErrorMiddleware``, metrics,
+``RequestIdMiddleware``, ``BodyLimitMiddleware``, ``InputGuardMiddleware``, then FastAPI.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Callable, Sequence
 
@@ -16,6 +17,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tailor.api import input_guard
 from tailor.api.errors import error_body
 from tailor.domain.errors import TooLarge
+
+log = logging.getLogger("tailor.api")
 
 
 def _request_id(scope: Scope) -> str:
@@ -45,6 +48,38 @@ async def send_error(
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+class UnexpectedErrorMiddleware:
+    """An exception no handler took answers 500 in the one error shape, and is not re-raised:
+    servers close the connection on an exception that leaves the app, and a client's bad request
+    must not cost it (or a proxy) its keep-alive connection. If the response had already started,
+    there is no honest way to finish it, and the exception goes on (the connection is closed)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            rid = _request_id(scope)
+            log.exception("unexpected error in request %s", rid, exc_info=exc)
+            if started:
+                raise
+            headers = [(b"x-request-id", rid.encode())] if rid else []
+            await send_error(send, scope, 500, "internal server error", headers=headers)
 
 
 class RequestIdMiddleware:
