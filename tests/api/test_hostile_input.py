@@ -24,6 +24,7 @@ from tests.services.v1_support import API, blob_keys, error_of, make_dataset, ma
 
 BIG_IDS = [2**31, 2**63, 10**20]
 DEEP = "[" * 100_000 + "]" * 100_000
+DEEP_TEXT = "[" * 45_000 + "]" * 45_000  # within the 100 000 characters a structured prompt may have
 
 
 def _count(rt: Runtime, table: Any) -> int:
@@ -380,3 +381,62 @@ def test_an_unexpected_error_keeps_the_connection_open(
         assert conn.sock is sock
     finally:
         conn.close()
+
+
+# --- further cases found while fixing these -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "field"),
+    [
+        ("PUT", f"{API}/datasets/1", "visual_schema"),
+        ("PUT", f"{API}/datasets/1/images/1", "caption"),
+        ("POST", "/v2/image/generate", "structured_prompt"),
+        ("POST", f"{API}/refine_structured_prompt", "structured_prompt"),
+    ],
+)
+async def test_deeply_nested_json_inside_a_structured_prompt_string_is_a_400(
+    client: httpx.AsyncClient, auth: dict[str, str], method: str, path: str, field: str
+) -> None:
+    dataset = await make_dataset(client, auth)
+    r = await upload(client, auth, dataset["id"], image_bytes((256, 256), fmt="PNG"))
+    assert r.status_code == 201
+    body = {field: DEEP_TEXT, "prompt": "a cat", "dataset_id": 1, "instruction": "brighter"}
+    r = await client.request(method, path, json=body, headers=auth)
+    assert r.status_code == 400, r.text
+    assert error_of(r) == f"{field} is not a valid structured prompt: nested too deeply"
+
+
+async def test_a_malformed_webhook_url_is_a_400(
+    client: httpx.AsyncClient, auth: dict[str, str], runtime: Runtime
+) -> None:
+    for url in ("http://[", "http://[::ffff:zz]/hook", "http://example.com:99999999/hook"):
+        r = await client.post(
+            "/v2/image/generate", json={"prompt": "a cat", "webhook_url": url}, headers=auth
+        )
+        assert r.status_code == 400, (url, r.text)
+        assert error_of(r).startswith("webhook_url:")
+    assert _count(runtime, Job) == 0
+
+
+async def test_cloning_a_dataset_with_a_long_name_keeps_the_copy_within_the_limit(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    project = await make_project(client, auth)
+    body = {"project_id": project["id"], "name": "n" * 500}
+    dataset = (await client.post(f"{API}/datasets", json=body, headers=auth)).json()
+    r = await client.post(f"{API}/datasets/{dataset['id']}/clone", json={}, headers=auth)
+    assert r.status_code == 201, r.text
+    assert r.json()["name"] == ("Copy of " + "n" * 500)[:500]
+
+
+async def test_a_host_header_too_long_for_links_is_a_400(
+    client: httpx.AsyncClient, auth: dict[str, str], runtime: Runtime
+) -> None:
+    headers = {**auth, "host": "h" * 600}
+    r = await client.post("/v2/image/generate", json={"prompt": "a cat"}, headers=headers)
+    assert r.status_code == 400
+    assert "Host header is too long" in error_of(r)
+    assert _count(runtime, Job) == 0
+    r = await client.post("/v2/image/generate", json={"prompt": "a cat"}, headers=auth)
+    assert r.status_code == 202
