@@ -83,13 +83,25 @@ def _may_hold_constant(body: bytes) -> bool:
     return False
 
 
+def _more_brackets_than(body: bytes, limit: int) -> bool:
+    seen = 0
+    for bracket in (b"[", b"{"):
+        at = body.find(bracket)
+        while at != -1:
+            seen += 1
+            if seen > limit:
+                return True
+            at = body.find(bracket, at + 1)
+    return False
+
+
 def _needs_parse(body: bytes) -> bool:
     """False when a plain look at the bytes proves every rule holds (the common case: no escapes,
     fewer brackets than the depth limit). Base64 images have neither brackets nor escapes; each
-    look is a C-speed scan, so a 50 MB upload is not parsed an extra time."""
+    look is a C-speed search, so a 50 MB upload is not parsed an extra time."""
     return (
-        body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH
-        or b"\\u" in body
+        _more_brackets_than(body, MAX_JSON_DEPTH)
+        or (b"\\" in body and b"\\u" in body)
         or (b"\xed" in body and _SURROGATE_UTF8.search(body) is not None)
         or _may_hold_constant(body)
     )
