@@ -12,8 +12,10 @@ from tailor.api import errors
 from tailor.api.middleware import (
     BodyLimitMiddleware,
     HostCheckMiddleware,
+    InputGuardMiddleware,
     RequestIdMiddleware,
     SecurityHeadersMiddleware,
+    UnexpectedErrorMiddleware,
 )
 from tailor.api.ratelimit import RateLimiter
 from tailor.api.routes import all_routers
@@ -47,6 +49,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None, *, migrate: b
             return settings.max_zip_bytes
         return settings.max_request_bytes
 
+    # Added innermost first; outermost first they run: security headers, unexpected errors,
+    # metrics, request id, host check, body limit, input rules (see api/middleware.py).
+    app.add_middleware(InputGuardMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit)
     app.add_middleware(
         HostCheckMiddleware, allowed=settings.allowed_host_names(), exempt=frozenset({"/health", "/metrics"})
@@ -55,6 +60,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None, *, migrate: b
     from tailor.api.routes import metrics as metrics_route
 
     metrics_route.install(app)
+    app.add_middleware(UnexpectedErrorMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)  # outermost: every answer gets the headers
     for router in all_routers():
         app.include_router(router)

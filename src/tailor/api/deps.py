@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from tailor.api.ratelimit import RateLimiter
 from tailor.bootstrap import Runtime
-from tailor.domain.errors import Unauthorized
+from tailor.domain.errors import InvalidInput, Unauthorized
 from tailor.store import orgs
 from tailor.store.db import read_only_connection, read_session
 from tailor.store.orgs import Principal
@@ -80,9 +80,18 @@ def get_principal(
 CurrentOrg = Annotated[Principal, Depends(get_principal)]
 
 
+BASE_URL_MAX = 500  # generation_requests.base_url is VARCHAR(500)
+
+
 def base_url(request: Request, rt: RuntimeDep) -> str:
-    """Where clients reach this server: TAILOR_PUBLIC_URL, or the request's own base URL."""
-    return (rt.settings.public_url or str(request.base_url)).rstrip("/")
+    """Where clients reach this server: TAILOR_PUBLIC_URL, or the request's own base URL (from
+    its Host header, which must then keep it within BASE_URL_MAX characters)."""
+    if rt.settings.public_url:
+        return rt.settings.public_url.rstrip("/")
+    url = str(request.base_url).rstrip("/")
+    if len(url) > BASE_URL_MAX:
+        raise InvalidInput(f"the Host header is too long (at most {BASE_URL_MAX} characters)", field="host")
+    return url
 
 
 BaseUrl = Annotated[str, Depends(base_url)]

@@ -11,14 +11,29 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tailor.api.middleware import SECURITY_HEADERS
 from tailor.domain.errors import RateLimited, TailorError
 
 log = logging.getLogger("tailor.api")
 
+# On every answer unless the route set its own: no MIME sniffing, no framing, no Referer (file links
+# carry their signature in the query string). ``middleware.SecurityHeadersMiddleware`` adds them.
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+)
+
 
 def request_id_of(request: Request) -> str:
     return getattr(request.state, "request_id", "") or ""
+
+
+def error_body(status: int, message: str, details: str | None, request_id: str) -> dict[str, Any]:
+    """The one error shape; also written by the ASGI middlewares, which answer before routing."""
+    return {
+        "error": {"code": status, "message": message, "details": details or ""},
+        "request_id": request_id,
+    }
 
 
 def error_response(
@@ -28,10 +43,7 @@ def error_response(
     details: str | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
-    body = {
-        "error": {"code": status, "message": message, "details": details or ""},
-        "request_id": request_id_of(request),
-    }
+    body = error_body(status, message, details, request_id_of(request))
     # 500s are answered outside every middleware (Starlette's ServerErrorMiddleware): set them here too
     security = {k.decode(): v.decode() for k, v in SECURITY_HEADERS}
     return JSONResponse(body, status_code=status, headers={**security, **(headers or {})})
@@ -52,6 +64,20 @@ def describe_validation(errors: list[dict[str, Any]]) -> tuple[str, str]:
     return (msgs[0] if msgs else "invalid request"), "; ".join(msgs)
 
 
+_RANGE_ERRORS = ("greater_than_equal", "less_than_equal", "int_parsing_size")
+
+
+def unknown_path_id(errors: list[dict[str, Any]]) -> str | None:
+    """A path id outside the ids that can exist (see ``schemas.common.Id``) names nothing: the
+    message of a 404, like any other unknown id. Malformed path ids stay 400."""
+    for e in errors:
+        loc = tuple(e.get("loc", ()))
+        if len(loc) == 2 and loc[0] == "path" and e.get("type") in _RANGE_ERRORS:
+            value = str(e.get("input"))
+            return f"{loc[1]} {value if len(value) <= 40 else value[:37] + '...'} not found"
+    return None
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(TailorError)
     async def _tailor_error(request: Request, exc: TailorError) -> JSONResponse:
@@ -65,14 +91,17 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        message, details = describe_validation(list(exc.errors()))
+        errors = list(exc.errors())
+        not_found = unknown_path_id(errors)
+        if not_found is not None:
+            return error_response(request, 404, not_found)
+        message, details = describe_validation(errors)
         return error_response(request, 400, message, details)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return error_response(request, exc.status_code, str(exc.detail), headers=exc.headers)
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error in request %s", request_id_of(request), exc_info=exc)
-        return error_response(request, 500, "internal server error")
+    # Any other exception: ``middleware.UnexpectedErrorMiddleware`` answers 500 in this shape (a
+    # handler registered here for Exception would run in Starlette's outermost layer, which
+    # re-raises, and the server would then drop the keep-alive connection).

@@ -1,16 +1,88 @@
-"""ASGI middleware: request ids, request-body size limits (413 before the body is read), the Host
-check (``TAILOR_ALLOWED_HOSTS``) and the security headers every answer carries."""
+"""ASGI middleware: request ids, a 500 for unexpected errors that keeps the connection open,
+request-body size limits (413 before the body is read), the input rules of ``input_guard``, the
+Host check (``TAILOR_ALLOWED_HOSTS``) and the security headers every answer carries.
+
+Order, outermost first (``app.create_app``): ``SecurityHeadersMiddleware``,
+``UnexpectedErrorMiddleware``, metrics, ``RequestIdMiddleware``, ``HostCheckMiddleware``,
+``BodyLimitMiddleware``, ``InputGuardMiddleware``, then FastAPI.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tailor.api import input_guard
+from tailor.api.errors import SECURITY_HEADERS, error_body
 from tailor.domain.errors import TooLarge
+
+log = logging.getLogger("tailor.api")
+
+
+def _request_id(scope: Scope) -> str:
+    return str(scope.get("state", {}).get("request_id", ""))
+
+
+async def send_error(
+    send: Send,
+    scope: Scope,
+    status: int,
+    message: str,
+    details: str = "",
+    headers: Sequence[tuple[bytes, bytes]] = (),
+) -> None:
+    """Answer with the one error shape from ASGI middleware (before or outside routing)."""
+    payload = error_body(status, message, details, _request_id(scope))
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class UnexpectedErrorMiddleware:
+    """An exception no handler took answers 500 in the one error shape, and is not re-raised:
+    servers close the connection on an exception that leaves the app, and a client's bad request
+    must not cost it (or a proxy) its keep-alive connection. If the response had already started,
+    there is no honest way to finish it, and the exception goes on (the connection is closed)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            rid = _request_id(scope)
+            log.exception("unexpected error in request %s", rid, exc_info=exc)
+            if started:
+                raise
+            headers = [(b"x-request-id", rid.encode())] if rid else []
+            await send_error(send, scope, 500, "internal server error", headers=headers)
 
 
 class RequestIdMiddleware:
@@ -42,28 +114,7 @@ class BodyLimitMiddleware:
         self.limit_for = limit_for
 
     async def _reject(self, scope: Scope, send: Send, limit: int) -> None:
-        rid = scope.get("state", {}).get("request_id", "")
-        body = json.dumps(
-            {
-                "error": {
-                    "code": 413,
-                    "message": f"request body too large: the limit is {limit} bytes",
-                    "details": "",
-                },
-                "request_id": rid,
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await send_error(send, scope, 413, f"request body too large: the limit is {limit} bytes")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -109,20 +160,55 @@ class BodyLimitMiddleware:
                 await self._reject(scope, send, limit)
 
 
-async def send_error(scope: Scope, send: Send, status: int, message: str) -> None:
-    """Answer with the one error shape from inside a middleware (before any route ran)."""
-    rid = scope.get("state", {}).get("request_id", "")
-    body = json.dumps(
-        {"error": {"code": status, "message": message, "details": ""}, "request_id": rid}
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+class InputGuardMiddleware:
+    """Applies ``input_guard``'s rules to the URL and to every body the app may read as JSON,
+    once, before routing: 400 naming the field and the rule. Forms are left to
+    ``input_guard.read_form`` (they may be large uploads; JSON bodies are read whole anyway).
+    Sits inside ``BodyLimitMiddleware``, so a body is only buffered once it is known to fit."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        problem = input_guard.url_problem(scope.get("path", ""), scope.get("query_string", b""))
+        if problem is not None:
+            await send_error(send, scope, 400, f"{problem[0]}: {problem[1]}")
+            return
+        content_type = ""
+        for name, value in scope.get("headers", []):
+            if name == b"content-type":
+                content_type = value.decode("latin-1")
+        if scope.get("method") in ("GET", "HEAD", "OPTIONS") or not input_guard.is_json_candidate(
+            content_type
+        ):
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        problem = input_guard.json_problem(body)
+        if problem is not None:
+            await send_error(send, scope, 400, f"{problem[0]}: {problem[1]}")
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
 
 
 _HOST = re.compile(r"^(?:\[(?P<ip6>[0-9A-Fa-f:.]+)\]|(?P<name>[A-Za-z0-9._-]+))(?::\d{1,5})?$")
@@ -161,28 +247,19 @@ class HostCheckMiddleware:
             value = raw.decode("latin-1")
             m = _HOST.match(value)
             if m is None:
-                await send_error(scope, send, 400, f"Host header: {value!r} is not a valid host")
+                await send_error(send, scope, 400, f"Host header: {value!r} is not a valid host")
                 return
             host = (m.group("ip6") or m.group("name")).lower()
             if not host_allowed(host, self.allowed):
                 await send_error(
-                    scope,
                     send,
+                    scope,
                     400,
                     f"Host header: {host!r} is not an allowed host; add it to TAILOR_ALLOWED_HOSTS "
                     "(or set TAILOR_PUBLIC_URL to the address clients use)",
                 )
                 return
         await self.app(scope, receive, send)
-
-
-# On every answer unless the route set its own: no MIME sniffing, no framing, no Referer (file links
-# carry their signature in the query string).
-SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"no-referrer"),
-)
 
 
 class SecurityHeadersMiddleware:

@@ -113,6 +113,8 @@ def validate_structured_prompt(text: str, *, field: str, schema: bool = False) -
         data = json.loads(text)
     except json.JSONDecodeError as e:
         raise InvalidInput(f"{field} is not valid JSON: {e.msg} at line {e.lineno}", field=field) from e
+    except RecursionError as e:
+        raise InvalidInput(f"{field} is not a valid structured prompt: nested too deeply", field=field) from e
     kind = "visual schema" if schema else "structured prompt"
     try:
         normalized = parse_structured_prompt(data, schema=schema)

@@ -21,6 +21,9 @@ from dataclasses import dataclass
 # The expiry is rounded down to a step of at most this (and at most a tenth of the TTL).
 MAX_EXPIRY_STEP_S = 60
 
+EXP_MAX = 2**63 - 1  # expiry times (unix seconds) beyond this are not ours
+SIG_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"  # URL-safe base64, as ``_sig`` writes it
+
 
 class UrlSigner:
     def __init__(self, secret: str, ttl_s: int) -> None:
@@ -47,8 +50,11 @@ class UrlSigner:
         return exp, self._sig(key, exp, token_id)
 
     def verify(self, key: str, exp: int, sig: str, *, token_id: int | None, now: float | None = None) -> bool:
-        if exp < (now if now is not None else time.time()):
+        """False for an expired link and for anything that is not one of our signatures."""
+        if not 0 <= exp <= EXP_MAX or exp < (now if now is not None else time.time()):
             return False
+        if not sig.isascii():
+            return False  # compare_digest refuses non-ASCII text
         return hmac.compare_digest(self._sig(key, exp, token_id), sig)
 
     def path(self, key: str, *, token_id: int | None) -> str:

@@ -22,6 +22,7 @@ from tailor.store.db import session_scope
 from tailor.store.tables import Dataset, Image, TailoredModel
 
 CAPTION_JOB = "caption_image"
+NAME_MAX = 500  # datasets.name is VARCHAR(500)
 
 
 @dataclass
@@ -136,7 +137,7 @@ def clone_dataset(
             s,
             organization_id,
             project_id=src.project_id,
-            name=name or f"Copy of {src.name}",
+            name=name or f"Copy of {src.name}"[:NAME_MAX],
             description=description if description is not None else src.description,
             visual_schema=src.visual_schema,
             caption_prefix=src.caption_prefix,

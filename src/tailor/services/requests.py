@@ -30,7 +30,11 @@ def new_request_id() -> str:
 def check_webhook_url(url: str, *, allow_private: bool | None) -> None:
     """Refuse a webhook URL that is not http(s) (always) or that reaches a private network
     (when ``allow_private`` is given; delivery checks it again in any case)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port out of range
+    except ValueError as e:
+        raise InvalidInput(f"not a valid URL: {e}", field="webhook_url") from e
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidInput("must be an http or https URL", field="webhook_url")
     if len(url) > 2048:

@@ -18,6 +18,7 @@ from fastapi.responses import FileResponse, StreamingResponse
 
 from tailor.api.deps import RuntimeDep
 from tailor.domain.errors import NotFound, Unauthorized
+from tailor.domain.signing import EXP_MAX, SIG_PATTERN
 from tailor.store.blob_base import BlobNotFound, check_key
 from tailor.store.blob_disk import DiskBlobStore
 from tailor.store.db import read_session
@@ -59,10 +60,11 @@ def _headers(key: str, inline: bool) -> dict[str, str]:
 def get_file(  # type: ignore[no-untyped-def]
     rt: RuntimeDep,
     key: str,
-    exp: int = Query(...),
-    sig: str = Query(...),
-    tok: int | None = Query(None, description="The API token the link was issued to."),
+    exp: int = Query(..., ge=0, le=EXP_MAX),
+    sig: str = Query(..., pattern=SIG_PATTERN),
+    tok: int | None = Query(None, ge=1, le=2**31 - 1, description="The API token the link was issued to."),
 ):
+    """A malformed ``exp``, ``sig`` or ``tok`` answers 400 naming it; a wrong or expired link 401."""
     try:
         check_key(key)
     except ValueError as e:

@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tailor.api.schemas.common import Id, UpdateBody
 from tailor.api.schemas.v1_images import ImagePublic, render_image
 from tailor.api.schemas.v1_projects import utc
 from tailor.domain.enums import DatasetStatus, UploadType
@@ -17,15 +18,15 @@ from tailor.domain.signing import LinkSigner
 class DatasetCreate(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    project_id: int
+    project_id: Id
     name: str = Field(min_length=1, max_length=500)
     upload_type: UploadType = Field(
         UploadType.basic, description="basic: <= 200 images, one by one; advanced: <= 5000, zip upload."
     )
 
 
-class DatasetUpdate(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class DatasetUpdate(UpdateBody):
+    NULLABLE: ClassVar[frozenset[str]] = frozenset({"visual_schema"})
 
     name: str | None = Field(None, min_length=1, max_length=500)
     visual_schema: str | None = Field(None, description="A visual schema JSON string (draft only).")

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tailor.api.schemas.common import UpdateBody
 from tailor.api.schemas.v1_projects import utc
 from tailor.domain.signing import LinkSigner
 from tailor.store.tables import Image
@@ -27,9 +28,7 @@ class ImageCreate(BaseModel):
     content_moderation: bool = Field(False, description="Accepted; Tailor runs no moderation model.")
 
 
-class ImageUpdate(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
+class ImageUpdate(UpdateBody):
     caption: str | None = Field(None, description="A structured prompt JSON string (source: manual).")
     regenerate_caption: bool = Field(False, description="Caption the image again (source: automatic).")
 

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tailor.api.schemas.common import Id, IdText, UpdateBody
 from tailor.api.schemas.v1_projects import utc
 from tailor.domain.enums import ModelStatus, TrainingMode
 from tailor.domain.models import render_version
@@ -18,7 +19,7 @@ class ModelCreate(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     name: str = Field(min_length=1, max_length=500, description="Name of the model.")
-    dataset_id: int = Field(description="The dataset to train on.")
+    dataset_id: Id = Field(description="The dataset to train on.")
     training_mode: TrainingMode = Field(
         TrainingMode.fully_automated,
         description="fully_automated: Tailor picks the recipe; expert: you set the parameters.",
@@ -26,12 +27,10 @@ class ModelCreate(BaseModel):
     description: str | None = Field(None, description="Description of the model.")
 
 
-class ModelUpdate(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
+class ModelUpdate(UpdateBody):
     name: str | None = Field(None, min_length=1, max_length=500)
     description: str | None = None
-    active_model_version: str | int | None = Field(
+    active_model_version: IdText | None = Field(
         None,
         description="Tailor: the checkpoint step served for inference (a Completed model's checkpoint).",
     )

@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tailor.api.schemas.common import UpdateBody
 from tailor.domain.enums import IpMedium, IpType
 from tailor.store.tables import Project
 
@@ -38,8 +39,8 @@ class ProjectCreate(BaseModel):
     )
 
 
-class ProjectUpdate(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class ProjectUpdate(UpdateBody):
+    NULLABLE: ClassVar[frozenset[str]] = frozenset({"project_description", "ip_name", "ip_description"})
 
     project_name: str | None = Field(None, min_length=1, max_length=500)
     project_description: str | None = Field(None, max_length=10000)

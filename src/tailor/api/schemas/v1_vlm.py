@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tailor.api.schemas.common import Id
 from tailor.domain.enums import IpType
 
 
@@ -28,7 +29,7 @@ class RefineStructuredPrompt(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    dataset_id: int = Field(..., description="A draft dataset of yours.")
+    dataset_id: Id = Field(..., description="A draft dataset of yours.")
     structured_prompt: str = Field(..., description="A visual schema or an image caption (JSON string).")
     instruction: str = Field(..., min_length=1, max_length=10_000, description="What to change.")
     context_images: list[str] | None = Field(

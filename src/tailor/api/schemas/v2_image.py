@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from tailor.api.schemas.common import IdText
 from tailor.domain.enums import AspectRatio
 from tailor.domain.errors import InvalidInput
 from tailor.domain.jobs import SEED_MAX
@@ -44,7 +45,7 @@ class _GenerateCommon(BaseModel):
 class TailoredImageRequest(_GenerateCommon):
     """Generate with a tailored model: exactly one of prompt, structured_prompt (+ seed), or both."""
 
-    tailored_model_id: str | int = Field(description="The id of the tailored model (a string).")
+    tailored_model_id: IdText = Field(description="The id of the tailored model (a string).")
     tailored_model_influence: float = Field(
         1.0, ge=0.0, le=1.5, description="Strength of the tailored model (LoRA scale)."
     )
@@ -52,11 +53,8 @@ class TailoredImageRequest(_GenerateCommon):
     steps_num: int = Field(50, ge=20, le=50, description="Denoising steps (20-50).")
 
     def model_id(self) -> int:
-        """``tailored_model_id`` as an integer id; InvalidInput when it is not one."""
-        raw = str(self.tailored_model_id).strip()
-        if not raw.isdigit():
-            raise InvalidInput("must be the id of a tailored model (digits)", field="tailored_model_id")
-        return int(raw)
+        """``tailored_model_id`` as an integer id (parsed and bounded by ``IdText``)."""
+        return self.tailored_model_id
 
     def check_inputs(self) -> None:
         """prompt | structured_prompt | both (refine); anything else is a 400."""

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Query, Response
 
 from tailor.api.deps import BaseUrl, CurrentOrg, RuntimeDep
 from tailor.api.links import Signer
+from tailor.api.schemas.common import Id
 from tailor.api.schemas.v1_datasets import (
     DatasetClone,
     DatasetCreate,
@@ -55,7 +56,7 @@ def list_project_datasets(
     rt: RuntimeDep,
     base_url: BaseUrl,
     signer: Signer,
-    project_id: int,
+    project_id: Id,
     include_models: bool = Query(False, description="Add the model objects that use each dataset."),
     include_models_ids: bool = Query(False, description="Add the ids of the models that use each dataset."),
 ) -> list[dict[str, Any]]:
@@ -87,7 +88,7 @@ def get_dataset(
     rt: RuntimeDep,
     base_url: BaseUrl,
     signer: Signer,
-    dataset_id: int,
+    dataset_id: Id,
     max_images: int = Query(200, ge=1, le=200, description="How many images to include."),
 ) -> dict[str, Any]:
     view = svc.get_dataset(rt, org.organization_id, dataset_id, max_images=max_images)
@@ -101,7 +102,7 @@ def get_dataset(
     response_model_exclude_unset=True,
 )
 def update_dataset(
-    org: CurrentOrg, rt: RuntimeDep, base_url: BaseUrl, signer: Signer, dataset_id: int, body: DatasetUpdate
+    org: CurrentOrg, rt: RuntimeDep, base_url: BaseUrl, signer: Signer, dataset_id: Id, body: DatasetUpdate
 ) -> dict[str, Any]:
     changes = body.model_dump(mode="json", exclude_unset=True)
     view = svc.update_dataset(rt, org.organization_id, dataset_id, changes)
@@ -120,7 +121,7 @@ def clone_dataset(
     rt: RuntimeDep,
     base_url: BaseUrl,
     signer: Signer,
-    dataset_id: int,
+    dataset_id: Id,
     body: Annotated[DatasetClone | None, Body()] = None,
 ) -> dict[str, Any]:
     body = body or DatasetClone.model_validate({})
@@ -134,7 +135,7 @@ def clone_dataset(
     response_class=Response,
     summary="Delete a dataset (409 while a model trains on it)",
 )
-def delete_dataset(org: CurrentOrg, rt: RuntimeDep, dataset_id: int) -> Response:
+def delete_dataset(org: CurrentOrg, rt: RuntimeDep, dataset_id: Id) -> Response:
     svc.delete_dataset(rt, org.organization_id, dataset_id)
     return Response(status_code=204)
 
@@ -147,7 +148,7 @@ def delete_dataset(org: CurrentOrg, rt: RuntimeDep, dataset_id: int) -> Response
     response_model_exclude_unset=True,
 )
 def regenerate_captions(
-    org: CurrentOrg, rt: RuntimeDep, base_url: BaseUrl, signer: Signer, dataset_id: int
+    org: CurrentOrg, rt: RuntimeDep, base_url: BaseUrl, signer: Signer, dataset_id: Id
 ) -> dict[str, Any]:
     view = svc.regenerate_captions(rt, org.organization_id, dataset_id)
     return render_dataset(view, base_url, signer)

@@ -14,7 +14,9 @@ from starlette.datastructures import UploadFile
 
 from tailor.api.deps import BaseUrl, CurrentOrg, RuntimeDep
 from tailor.api.errors import describe_validation
+from tailor.api.input_guard import read_form
 from tailor.api.links import Signer
+from tailor.api.schemas.common import Id
 from tailor.api.schemas.v1_images import (
     BulkUploadCreate,
     BulkUploadStatusPublic,
@@ -117,9 +119,9 @@ def _b64(text: str, max_bytes: int) -> bytes:
     summary="Upload a zip of images to an advanced dataset (in the background)",
     openapi_extra=BULK_DOC,
 )
-async def bulk_upload(org: CurrentOrg, rt: RuntimeDep, request: Request, dataset_id: int) -> dict[str, Any]:
+async def bulk_upload(org: CurrentOrg, rt: RuntimeDep, request: Request, dataset_id: Id) -> dict[str, Any]:
     if _is_multipart(request):
-        form = await request.form(max_files=1, max_fields=10)
+        form = await read_form(request, max_files=1, max_fields=10)
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise InvalidInput("file is required (a zip archive)", field="file")
@@ -138,7 +140,7 @@ async def bulk_upload(org: CurrentOrg, rt: RuntimeDep, request: Request, dataset
 @router.get(
     "/bulk-upload/status", response_model=BulkUploadStatusPublic, summary="Progress of the bulk upload"
 )
-def bulk_upload_status(org: CurrentOrg, rt: RuntimeDep, dataset_id: int) -> dict[str, Any]:
+def bulk_upload_status(org: CurrentOrg, rt: RuntimeDep, dataset_id: Id) -> dict[str, Any]:
     return bulk_svc.bulk_status(rt, org.organization_id, dataset_id)
 
 
@@ -153,12 +155,12 @@ def bulk_upload_status(org: CurrentOrg, rt: RuntimeDep, dataset_id: int) -> dict
     openapi_extra=UPLOAD_DOC,
 )
 async def upload_image(
-    org: CurrentOrg, rt: RuntimeDep, base_url: BaseUrl, signer: Signer, request: Request, dataset_id: int
+    org: CurrentOrg, rt: RuntimeDep, base_url: BaseUrl, signer: Signer, request: Request, dataset_id: Id
 ) -> dict[str, Any]:
     max_bytes = rt.settings.max_image_bytes
     data: bytes | None = None
     if _is_multipart(request):
-        form = await request.form(max_files=1, max_fields=10)
+        form = await read_form(request, max_files=1, max_fields=10)
         try:
             fields = {k: v for k, v in form.items() if not isinstance(v, UploadFile)}
             upload = form.get("file")
@@ -205,14 +207,14 @@ async def upload_image(
 
 @router.get("", response_model=list[ImagePublic], summary="List a dataset's images")
 def list_images(
-    org: CurrentOrg, rt: RuntimeDep, base_url: BaseUrl, signer: Signer, dataset_id: int
+    org: CurrentOrg, rt: RuntimeDep, base_url: BaseUrl, signer: Signer, dataset_id: Id
 ) -> list[dict[str, Any]]:
     return [render_image(i, base_url, signer) for i in svc.list_images(rt, org.organization_id, dataset_id)]
 
 
 @router.get("/{image_id}", response_model=ImagePublic, summary="Get an image")
 def get_image(
-    org: CurrentOrg, rt: RuntimeDep, base_url: BaseUrl, signer: Signer, dataset_id: int, image_id: int
+    org: CurrentOrg, rt: RuntimeDep, base_url: BaseUrl, signer: Signer, dataset_id: Id, image_id: Id
 ) -> dict[str, Any]:
     return render_image(svc.get_image(rt, org.organization_id, dataset_id, image_id), base_url, signer)
 
@@ -223,8 +225,8 @@ def update_image(
     rt: RuntimeDep,
     base_url: BaseUrl,
     signer: Signer,
-    dataset_id: int,
-    image_id: int,
+    dataset_id: Id,
+    image_id: Id,
     body: ImageUpdate,
 ) -> dict[str, Any]:
     image = svc.update_image(
@@ -239,6 +241,6 @@ def update_image(
 
 
 @router.delete("/{image_id}", status_code=204, response_class=Response, summary="Delete an image")
-def delete_image(org: CurrentOrg, rt: RuntimeDep, dataset_id: int, image_id: int) -> Response:
+def delete_image(org: CurrentOrg, rt: RuntimeDep, dataset_id: Id, image_id: Id) -> Response:
     svc.delete_image(rt, org.organization_id, dataset_id, image_id)
     return Response(status_code=204)

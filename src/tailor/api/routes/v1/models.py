@@ -10,6 +10,7 @@ from fastapi.responses import StreamingResponse
 
 from tailor.api.deps import BaseUrl, CurrentOrg, RuntimeDep, SessionDep
 from tailor.api.links import Signer
+from tailor.api.schemas.common import Id
 from tailor.api.schemas.v1_models import (
     START_TRAINING_DOC,
     ModelCreate,
@@ -77,7 +78,7 @@ def list_models(
 
 @router.get("/projects/{project_id}/models", summary="List a project's models")
 def list_project_models(
-    project_id: int,
+    project_id: Id,
     rt: RuntimeDep,
     session: SessionDep,
     org: CurrentOrg,
@@ -91,14 +92,14 @@ def list_project_models(
 
 @router.get("/models/{model_id}", summary="Get a model")
 def get_model(
-    model_id: int, rt: RuntimeDep, session: SessionDep, org: CurrentOrg, base_url: BaseUrl, signer: Signer
+    model_id: Id, rt: RuntimeDep, session: SessionDep, org: CurrentOrg, base_url: BaseUrl, signer: Signer
 ) -> dict[str, Any]:
     return _one(signer, session, base_url, svc.get_model(session, org.organization_id, model_id))
 
 
 @router.put("/models/{model_id}", summary="Update a model (name, description, active version)")
 def update_model(
-    model_id: int,
+    model_id: Id,
     body: ModelUpdate,
     rt: RuntimeDep,
     session: SessionDep,
@@ -118,7 +119,7 @@ def update_model(
 
 
 @router.delete("/models/{model_id}", status_code=204, summary="Delete a model")
-def delete_model(model_id: int, rt: RuntimeDep, session: SessionDep, org: CurrentOrg) -> Response:
+def delete_model(model_id: Id, rt: RuntimeDep, session: SessionDep, org: CurrentOrg) -> Response:
     svc.delete_model(session, org.organization_id, model_id, rt.blobs)
     return Response(status_code=204)
 
@@ -129,7 +130,7 @@ def delete_model(model_id: int, rt: RuntimeDep, session: SessionDep, org: Curren
     openapi_extra=START_TRAINING_DOC,
 )
 def start_training(
-    model_id: int,
+    model_id: Id,
     rt: RuntimeDep,
     session: SessionDep,
     org: CurrentOrg,
@@ -147,7 +148,7 @@ def start_training(
 
 @router.post("/models/{model_id}/stop_training", summary="Stop training")
 def stop_training(
-    model_id: int, rt: RuntimeDep, session: SessionDep, org: CurrentOrg, base_url: BaseUrl, signer: Signer
+    model_id: Id, rt: RuntimeDep, session: SessionDep, org: CurrentOrg, base_url: BaseUrl, signer: Signer
 ) -> dict[str, Any]:
     model = svc.stop_training(session, org.organization_id, model_id, rt.queue)
     return _one(signer, session, base_url, model)
@@ -155,7 +156,7 @@ def stop_training(
 
 @router.get("/models/{model_id}/checkpoints", summary="List checkpoints")
 def list_checkpoints(
-    model_id: int, rt: RuntimeDep, session: SessionDep, org: CurrentOrg, base_url: BaseUrl, signer: Signer
+    model_id: Id, rt: RuntimeDep, session: SessionDep, org: CurrentOrg, base_url: BaseUrl, signer: Signer
 ) -> dict[str, Any]:
     model, rows = svc.list_checkpoints(session, org.organization_id, model_id)
     return {
@@ -166,8 +167,8 @@ def list_checkpoints(
 
 @router.get("/models/{model_id}/checkpoints/{checkpoint_step}", summary="Get a checkpoint")
 def get_checkpoint(
-    model_id: int,
-    checkpoint_step: int,
+    model_id: Id,
+    checkpoint_step: Id,
     rt: RuntimeDep,
     session: SessionDep,
     org: CurrentOrg,
@@ -182,7 +183,7 @@ def get_checkpoint(
     "/models/{model_id}/checkpoints/{checkpoint_step}", status_code=204, summary="Delete a checkpoint"
 )
 def delete_checkpoint(
-    model_id: int, checkpoint_step: int, rt: RuntimeDep, session: SessionDep, org: CurrentOrg
+    model_id: Id, checkpoint_step: Id, rt: RuntimeDep, session: SessionDep, org: CurrentOrg
 ) -> Response:
     svc.delete_checkpoint(session, org.organization_id, model_id, checkpoint_step, rt.blobs)
     return Response(status_code=204)
@@ -190,7 +191,7 @@ def delete_checkpoint(
 
 @router.get("/models/{model_id}/download", summary="Download the trained adapter")
 def download_model(
-    model_id: int, rt: RuntimeDep, session: SessionDep, org: CurrentOrg, base_url: BaseUrl, signer: Signer
+    model_id: Id, rt: RuntimeDep, session: SessionDep, org: CurrentOrg, base_url: BaseUrl, signer: Signer
 ) -> dict[str, Any]:
     from tailor.engine.training.export import write_export_zip  # no ML import: safetensors + numpy
 
@@ -232,7 +233,7 @@ def _training_snapshot(
     responses={200: {"content": {"text/event-stream": {}}}, 404: {"description": "Unknown model"}},
 )
 async def training_events(
-    model_id: int, request: Request, rt: RuntimeDep, org: CurrentOrg, base_url: BaseUrl, signer: Signer
+    model_id: Id, request: Request, rt: RuntimeDep, org: CurrentOrg, base_url: BaseUrl, signer: Signer
 ) -> StreamingResponse:
     """A ``training`` event whenever the status or progress changes; ends when training is over."""
     args = (rt, org.organization_id, model_id, base_url, signer)

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from tailor.api.deps import CurrentOrg, RuntimeDep
+from tailor.api.schemas.common import Id
 from tailor.api.schemas.v1_projects import ProjectCreate, ProjectPublic, ProjectUpdate, render_project
 from tailor.services import projects as svc
 
@@ -25,12 +26,12 @@ def list_projects(org: CurrentOrg, rt: RuntimeDep) -> list[dict[str, Any]]:
 
 
 @router.get("/projects/{project_id}", response_model=ProjectPublic, summary="Get a project")
-def get_project(org: CurrentOrg, rt: RuntimeDep, project_id: int) -> dict[str, Any]:
+def get_project(org: CurrentOrg, rt: RuntimeDep, project_id: Id) -> dict[str, Any]:
     return render_project(svc.get_project(rt, org.organization_id, project_id))
 
 
 @router.put("/projects/{project_id}", response_model=ProjectPublic, summary="Update a project")
-def update_project(org: CurrentOrg, rt: RuntimeDep, project_id: int, body: ProjectUpdate) -> dict[str, Any]:
+def update_project(org: CurrentOrg, rt: RuntimeDep, project_id: Id, body: ProjectUpdate) -> dict[str, Any]:
     changes = body.model_dump(exclude_unset=True)
     return render_project(svc.update_project(rt, org.organization_id, project_id, changes))
 
@@ -41,6 +42,6 @@ def update_project(org: CurrentOrg, rt: RuntimeDep, project_id: int, body: Proje
     response_class=Response,
     summary="Delete a project (409 while one of its models trains)",
 )
-def delete_project(org: CurrentOrg, rt: RuntimeDep, project_id: int) -> Response:
+def delete_project(org: CurrentOrg, rt: RuntimeDep, project_id: Id) -> Response:
     svc.delete_project(rt, org.organization_id, project_id)
     return Response(status_code=204)

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tailor.api.deps import BaseUrl, CurrentOrg, RuntimeDep, SessionDep
 from tailor.api.routes.v2.protocol import answer
+from tailor.api.schemas.common import IdText
 from tailor.domain.jobs import SEED_MAX, TailoredStructuredPrompt
 from tailor.services import generation
 
@@ -25,7 +26,7 @@ class TailoredStructuredPromptRequest(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    tailored_model_id: str | int = Field(description="The id of the tailored model (a string).")
+    tailored_model_id: IdText = Field(description="The id of the tailored model (a string).")
     prompt: str | None = Field(None, max_length=10_000, description="Text instruction.")
     structured_prompt: str | None = Field(None, description="A structured prompt (JSON string) to refine.")
     seed: int | None = Field(None, ge=0, le=SEED_MAX, description="Random when omitted.")
