@@ -10,6 +10,7 @@ from PIL import Image, UnidentifiedImageError
 
 from tailor.config import Settings
 from tailor.domain.errors import InvalidInput, TooLarge, UnsupportedMedia
+from tailor.infra.safe_fetch import fetch_url
 
 FORMATS = {"JPEG", "PNG", "WEBP"}
 
@@ -55,8 +56,6 @@ def load_image(value: str, settings: Settings, field: str) -> bytes:
         raise InvalidInput(f"{field}: entries must be non-empty strings", field=field)
     value = value.strip()
     if value.startswith(("http://", "https://")):
-        from tailor.infra.safe_fetch import fetch_url
-
         data = fetch_url(
             value,
             allow_private=settings.allow_private_urls,

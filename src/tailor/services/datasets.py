@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from tailor.bridge.prompts import validate_structured_prompt
 from tailor.domain import datasets as rules
 from tailor.domain.enums import CaptionSource, CaptionsUpdateStatus, DatasetStatus, UploadType
 from tailor.domain.errors import Conflict, InvalidInput, NotFound
@@ -49,8 +50,6 @@ def enqueue_caption(session: Session, image: Image) -> None:
 
 def validate_schema(text: str) -> str:
     """A visual schema must parse as a structured prompt (per-image fields may be empty)."""
-    from tailor.bridge.prompts import validate_structured_prompt
-
     return validate_structured_prompt(text, field="visual_schema", schema=True)
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from tailor.bridge.prompts import validate_structured_prompt
 from tailor.domain import datasets as rules
 from tailor.domain.enums import CaptionSource, CaptionsUpdateStatus
 from tailor.domain.errors import InvalidInput, NotFound, TooLarge, Unprocessable, UpstreamUnavailable
@@ -162,8 +163,6 @@ def get_image(rt: Stores, organization_id: int, dataset_id: int, image_id: int) 
 
 
 def validate_caption(text: str) -> str:
-    from tailor.bridge.prompts import validate_structured_prompt
-
     return validate_structured_prompt(text, field="caption")
 
 

@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from tailor.domain.errors import InvalidInput, TooLarge, UnsupportedMedia
+from tailor.infra.safe_fetch import check_public_url, fetch_url
 from tailor.services.context import Stores
 
 _FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
@@ -51,8 +52,6 @@ def store_reference_images(
     """Check every entry; keep inline images as blobs (removed again if a later entry is refused).
 
     The caller removes ``keys`` if its own transaction then fails."""
-    from tailor.infra.safe_fetch import check_public_url
-
     out = ReferenceImages()
     try:
         for i, value in enumerate(values):
@@ -82,8 +81,6 @@ def fetch_reference_images(
 ) -> list[bytes]:
     """The bytes of a request's reference images: stored ones, then URLs fetched with the URL guard
     (an unreachable URL is an upstream error, retried; a refused one is the client's, final)."""
-    from tailor.infra.safe_fetch import fetch_url
-
     st = rt.settings
     images = [rt.blobs.get(key) for key in keys]
     for url in urls:

@@ -13,6 +13,7 @@ from tailor.domain.enums import JobState, RequestStatus
 from tailor.domain.errors import InvalidInput
 from tailor.domain.jobs import DELIVER_WEBHOOK, DeliverWebhook, JobKind
 from tailor.domain.signing import LinkSigner
+from tailor.infra.safe_fetch import check_public_url
 from tailor.jobs.queue import enqueue
 from tailor.services import quotas
 from tailor.store import requests as request_store
@@ -40,8 +41,6 @@ def check_webhook_url(url: str, *, allow_private: bool | None) -> None:
     if len(url) > 2048:
         raise InvalidInput("must be at most 2048 characters", field="webhook_url")
     if allow_private is not None:
-        from tailor.infra.safe_fetch import check_public_url
-
         check_public_url(url, allow_private=allow_private, field="webhook_url")
 
 
