@@ -14,6 +14,7 @@ from tailor.bridge.service import Bridge, build_bridge
 from tailor.config import Settings
 from tailor.domain.signing import UrlSigner
 from tailor.engine.generation import Generator
+from tailor.infra.outbound import OutboundSlots
 from tailor.jobs.context import JobContext
 from tailor.jobs.queue import JobQueue
 from tailor.jobs.registry import Registry
@@ -67,6 +68,7 @@ class Runtime:
     queue: JobQueue
     signer: UrlSigner
     resources: Resources
+    outbound: OutboundSlots  # this process's URL fetches in flight, per organization and in all
 
     def job_context(self) -> JobContext:
         """A handler context, not yet bound to a job (the worker binds it)."""
@@ -105,6 +107,7 @@ def build_runtime(settings: Settings, *, migrate: bool = False) -> Runtime:
         queue=JobQueue(engine, sessions, registry, settings),
         signer=UrlSigner(settings.resolved_secret_key(), settings.signed_url_ttl_s),
         resources=Resources(settings, blobs),
+        outbound=OutboundSlots(settings.url_fetch_per_org, settings.url_fetch_total),
     )
 
 

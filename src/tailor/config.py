@@ -68,7 +68,15 @@ class Settings(BaseSettings):
     allow_private_urls: bool = Field(
         False, description="Allow image_url/zip_url/webhook_url to reach loopback/private addresses."
     )
-    url_fetch_timeout_s: float = Field(30.0, description="Time limit for fetching an image_url.")
+    url_fetch_timeout_s: float = Field(
+        30.0, gt=0, description="Hard time limit for fetching an image_url (connect, headers and body)."
+    )
+    url_fetch_per_org: int = Field(
+        4, ge=0, description="image_url fetches one organization may have in flight per API process (0: any)."
+    )
+    url_fetch_total: int = Field(
+        16, ge=0, description="image_url fetches in flight per API process, all organizations (0: any)."
+    )
     url_fetch_max_bytes: int = Field(64 * 1024 * 1024, description="Largest image fetched from a URL.")
     zip_fetch_timeout_s: float = Field(
         1800.0,

@@ -6,7 +6,8 @@ unspecified, shared, or an IPv4-mapped/compatible form of those). The connection
 very address that was checked (the ``Host`` header and TLS SNI/certificate check keep the original
 name), so a DNS answer that changes between the check and the connection (DNS rebinding) cannot
 redirect it. Each redirect hop is checked the same way. Downloads are streamed with a byte cap and
-an overall deadline.
+a hard wall-clock deadline (``infra.outbound.Watchdog``): connecting, waiting for headers and a
+slow-drip body all end when it passes.
 
 Errors: :class:`InvalidInput` (bad or blocked URL, HTTP error status), :class:`TooLarge` (over
 ``max_bytes``), :class:`UpstreamUnavailable` (unreachable, timed out).
@@ -26,9 +27,9 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from tailor.domain.errors import InvalidInput, TooLarge, UpstreamUnavailable
+from tailor.infra.outbound import Watchdog
 
 MAX_REDIRECTS = 5
-_CHUNK = 64 * 1024
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -109,8 +110,11 @@ def check_public_url(url: str, *, allow_private: bool, field: str) -> None:
     checked_address(url, allow_private=allow_private, field=field)
 
 
-def _pinned_request(client: httpx.Client, url: str, addr: IpAddress, host: str) -> httpx.Request:
-    """A GET of ``url`` that connects to ``addr`` but presents ``host`` (Host header, SNI)."""
+def _pinned_request(
+    client: httpx.Client, url: str, addr: IpAddress, host: str, watchdog: Watchdog
+) -> httpx.Request:
+    """A GET of ``url`` that connects to ``addr`` but presents ``host`` (Host header, SNI), its
+    sockets watched by ``watchdog``."""
     parts = httpx.URL(url)
     ip_host = str(addr)
     pinned = parts.copy_with(host=ip_host)
@@ -121,7 +125,7 @@ def _pinned_request(client: httpx.Client, url: str, addr: IpAddress, host: str) 
         "GET",
         pinned,
         headers={"Host": host_header, "Accept-Encoding": "identity"},
-        extensions={"sni_hostname": host},
+        extensions={"sni_hostname": host, "trace": watchdog.trace},
     )
 
 
@@ -136,14 +140,15 @@ def _stream(
 ) -> int:
     deadline = time.monotonic() + timeout_s
     timeout = httpx.Timeout(timeout_s)
+    watchdog = Watchdog(timeout_s)
     try:
-        with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+        with watchdog, httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
             current = url
             for _hop in range(MAX_REDIRECTS + 1):
                 _scheme, host, _port, addr = checked_address(
                     current, allow_private=allow_private, field=field
                 )
-                request = _pinned_request(client, current, addr, host)
+                request = _pinned_request(client, current, addr, host, watchdog)
                 resp = client.send(request, stream=True)
                 try:
                     if resp.is_redirect:
@@ -160,7 +165,7 @@ def _stream(
                             f"the resource is larger than the limit of {max_bytes} bytes", field=field
                         )
                     total = 0
-                    for chunk in resp.iter_raw(_CHUNK):
+                    for chunk in resp.iter_raw():  # as the bytes arrive: the deadline is checked per read
                         total += len(chunk)
                         if total > max_bytes:
                             raise TooLarge(
@@ -175,6 +180,10 @@ def _stream(
                             sink.extend(chunk)
                         else:
                             sink.write(chunk)
+                    if watchdog.expired:  # the socket was shut down: a body read to "close" is cut short
+                        raise UpstreamUnavailable(
+                            f"fetching the URL took longer than {timeout_s:g}s", field=field
+                        )
                     return total
                 finally:
                     resp.close()
@@ -182,6 +191,8 @@ def _stream(
     except httpx.TimeoutException as e:
         raise UpstreamUnavailable(f"fetching the URL timed out after {timeout_s:g}s", field=field) from e
     except httpx.HTTPError as e:
+        if watchdog.expired:
+            raise UpstreamUnavailable(f"fetching the URL took longer than {timeout_s:g}s", field=field) from e
         raise UpstreamUnavailable(f"the URL could not be fetched: {e}", field=field) from e
 
 

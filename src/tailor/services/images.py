@@ -13,6 +13,7 @@ from tailor.domain import datasets as rules
 from tailor.domain.enums import CaptionSource, CaptionsUpdateStatus
 from tailor.domain.errors import InvalidInput, NotFound, TooLarge, Unprocessable, UpstreamUnavailable
 from tailor.infra.imaging import ImageRules, NormalizedImage, normalize_image
+from tailor.infra.outbound import OutboundSlots
 from tailor.infra.safe_fetch import fetch_url
 from tailor.services.blob_refs import delete_quietly, delete_unreferenced
 from tailor.services.context import Stores
@@ -98,17 +99,19 @@ def _precheck(
     return ds
 
 
-def fetch_image(rt: Stores, url: str) -> bytes:
-    """Download ``image_url`` through the URL guard, within the size and time limits."""
+def fetch_image(rt: Stores, url: str, organization_id: int, slots: OutboundSlots) -> bytes:
+    """Download ``image_url`` through the URL guard, within the size and time limits, in one of the
+    organization's outbound slots (none free: 429 at once, nothing waits)."""
     s = rt.settings
     try:
-        return fetch_url(
-            url,
-            allow_private=s.allow_private_urls,
-            max_bytes=min(s.url_fetch_max_bytes, s.max_image_bytes),
-            timeout_s=s.url_fetch_timeout_s,
-            field="image_url",
-        )
+        with slots.slot(organization_id, field="image_url"):
+            return fetch_url(
+                url,
+                allow_private=s.allow_private_urls,
+                max_bytes=min(s.url_fetch_max_bytes, s.max_image_bytes),
+                timeout_s=s.url_fetch_timeout_s,
+                field="image_url",
+            )
     except UpstreamUnavailable as e:
         raise Unprocessable(e.message, field="image_url") from e
     except TooLarge:

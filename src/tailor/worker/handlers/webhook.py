@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from tailor.domain.errors import TailorError, UpstreamUnavailable
 from tailor.domain.jobs import DeliverWebhook, PermanentJobError
 from tailor.domain.signing import UrlSigner
+from tailor.infra.outbound import Watchdog
 from tailor.infra.safe_fetch import checked_address
 from tailor.jobs.context import JobContext
 from tailor.services.requests import status_body, view_of
@@ -60,22 +61,28 @@ def _set_state(ctx: JobContext, request_id: str, state: str | None) -> None:
 def _post_pinned(
     url: str, body: bytes, headers: dict[str, str], *, allow_private: bool, timeout_s: float
 ) -> int:
-    """POST to ``url`` at the address that passed the public-address check; returns the status code."""
+    """POST to ``url`` at the address that passed the public-address check; returns the status code.
+    The whole exchange ends within ``timeout_s`` (a hard deadline); the answer's body is not read."""
     _scheme, host, _port, addr = checked_address(url, allow_private=allow_private, field="webhook_url")
     parts = httpx.URL(url)
     pinned = parts.copy_with(host=str(addr))
     host_header = f"[{host}]" if ":" in host else host
     if parts.port is not None:
         host_header = f"{host_header}:{parts.port}"
-    with httpx.Client(timeout=timeout_s, follow_redirects=False, trust_env=False) as client:
+    with (
+        Watchdog(timeout_s) as watchdog,
+        httpx.Client(timeout=timeout_s, follow_redirects=False, trust_env=False) as client,
+    ):
         request = client.build_request(
             "POST",
             pinned,
             content=body,
             headers={**headers, "Host": host_header},
-            extensions={"sni_hostname": host},
+            extensions={"sni_hostname": host, "trace": watchdog.trace},
         )
-        return client.send(request).status_code
+        response = client.send(request, stream=True)
+        response.close()
+        return response.status_code
 
 
 def deliver_webhook(ctx: JobContext, payload: DeliverWebhook) -> dict[str, Any]:

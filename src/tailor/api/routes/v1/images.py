@@ -187,7 +187,7 @@ async def upload_image(
         raise InvalidInput("file or image_url is required", field="file")
     field = "file"
     if data is None and image_url:
-        data = await run_in_threadpool(svc.fetch_image, rt, image_url)
+        data = await run_in_threadpool(svc.fetch_image, rt, image_url, org.organization_id, rt.outbound)
         field = "image_url"
         image_name = image_name or image_url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
     image = await run_in_threadpool(
