@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import random
 import threading
 from datetime import timedelta
 
 from sqlalchemy import update
 
 from tailor.bootstrap import Runtime
-from tailor.config import Settings
 from tailor.domain.enums import JobState
-from tailor.domain.errors import InvalidInput, UpstreamUnavailable
 from tailor.domain.jobs import (
     Failure,
     FailureKind,
-    JobCancelled,
     JobKind,
-    PermanentJobError,
     Priority,
-    RetryPolicy,
-    classify,
 )
 from tailor.jobs.queue import enqueue, now
 from tailor.store import jobs as job_store
@@ -86,26 +79,6 @@ def test_failed_attempt_waits_for_its_backoff_before_retry(runtime: Runtime) -> 
         s.execute(update(Job).where(Job.id == job_id).values(run_after=now() - timedelta(seconds=1)))
     again = runtime.queue.claim("w1")
     assert again is not None and again.id == job_id and again.attempts == 2
-
-
-def test_backoff_doubles_and_is_capped(settings: Settings) -> None:
-    policy = RetryPolicy(backoff_s=2.0)
-    assert [policy.delay_s(n, settings) for n in (1, 2, 3)] == [2.0, 4.0, 8.0]
-    assert policy.delay_s(30, settings) == 300.0
-    assert RetryPolicy(backoff_s=0.0).delay_s(3, settings) == 0.0
-    jittered = RetryPolicy(backoff_s=10.0, jitter=0.2, max_backoff_s=3600)
-    delays = {round(jittered.delay_s(2, settings, random.Random(i)), 3) for i in range(20)}
-    assert len(delays) > 1 and all(16.0 <= d <= 24.0 for d in delays)
-
-
-def test_one_rule_decides_what_is_retried() -> None:
-    """An upstream outage is transient for every kind; bad input and missing records are final."""
-    assert classify(UpstreamUnavailable("the VLM is down")).retryable
-    assert classify(RuntimeError("bug")).retryable
-    assert not classify(InvalidInput("bad", field="prompt")).retryable
-    assert classify(InvalidInput("bad", field="prompt")).message == "prompt: bad"
-    assert not classify(PermanentJobError("no", code=404)).retryable
-    assert classify(JobCancelled()).kind == FailureKind.cancelled
 
 
 def test_retry_limit_then_failed_with_the_last_error(runtime: Runtime, worker: Worker) -> None:
