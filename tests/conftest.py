@@ -72,6 +72,31 @@ def s3_server() -> Iterator[str]:
     server.stop()
 
 
+REPO = Path(__file__).resolve().parents[1]
+
+
+def process_env(settings: Settings, **values: str) -> dict[str, str]:
+    """The environment of a Tailor process (a worker, ``tailor serve``) that shares the test's
+    database, blob store and secret; ``values`` add or override ``TAILOR_*`` variables."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "TAILOR_HOME": str(settings.home),
+            "TAILOR_DATABASE_URL": settings.resolved_database_url,
+            "TAILOR_BLOB_URL": settings.resolved_blob_url,
+            "TAILOR_SECRET_KEY": settings.resolved_secret_key(),
+            "TAILOR_LOG_LEVEL": "WARNING",
+            "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO), env.get("PYTHONPATH", "")]).rstrip(
+                os.pathsep
+            ),
+        }
+    )
+    if settings.s3_endpoint_url:
+        env["TAILOR_S3_ENDPOINT_URL"] = settings.s3_endpoint_url
+    env.update(values)
+    return env
+
+
 def make_settings(home: Path, db_url: str, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "home": home,

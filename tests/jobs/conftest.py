@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -12,10 +11,8 @@ from pathlib import Path
 import pytest
 
 from tailor.config import Settings
-from tests.conftest import make_settings
+from tests.conftest import REPO, make_settings, process_env
 from tests.jobs.helpers import MODULE
-
-REPO = Path(__file__).resolve().parents[2]
 
 FAST = {
     "extra_handler_modules": MODULE,
@@ -35,25 +32,16 @@ def settings(tmp_path: Path, db_url: str) -> Settings:
 
 def worker_env(settings: Settings) -> dict[str, str]:
     """Environment for worker processes that share the test's database and blob store."""
-    env = dict(os.environ)
-    env.update(
-        {
-            "TAILOR_HOME": str(settings.home),
-            "TAILOR_DATABASE_URL": settings.resolved_database_url,
-            "TAILOR_BLOB_URL": settings.resolved_blob_url,
-            "TAILOR_SECRET_KEY": settings.resolved_secret_key(),
-            "TAILOR_EXTRA_HANDLER_MODULES": MODULE,
-            "TAILOR_HEARTBEAT_INTERVAL_S": str(settings.heartbeat_interval_s),
-            "TAILOR_HEARTBEAT_TIMEOUT_S": str(settings.heartbeat_timeout_s),
-            "TAILOR_WORKER_POLL_INTERVAL_S": str(settings.worker_poll_interval_s),
-            "TAILOR_JOB_RETRY_BACKOFF_S": "0",
-            "TAILOR_WORKER_SHUTDOWN_GRACE_S": str(settings.worker_shutdown_grace_s),
-            "TAILOR_JOB_CANCEL_GRACE_S": str(settings.job_cancel_grace_s),
-            "TAILOR_LOG_LEVEL": "WARNING",
-            "PYTHONPATH": os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
-        }
+    return process_env(
+        settings,
+        TAILOR_EXTRA_HANDLER_MODULES=MODULE,
+        TAILOR_HEARTBEAT_INTERVAL_S=str(settings.heartbeat_interval_s),
+        TAILOR_HEARTBEAT_TIMEOUT_S=str(settings.heartbeat_timeout_s),
+        TAILOR_WORKER_POLL_INTERVAL_S=str(settings.worker_poll_interval_s),
+        TAILOR_JOB_RETRY_BACKOFF_S="0",
+        TAILOR_WORKER_SHUTDOWN_GRACE_S=str(settings.worker_shutdown_grace_s),
+        TAILOR_JOB_CANCEL_GRACE_S=str(settings.job_cancel_grace_s),
     )
-    return env
 
 
 @pytest.fixture

@@ -31,13 +31,12 @@ from tailor.store.blob_s3 import S3BlobStore
 from tailor.store.db import session_scope
 from tailor.store.tables import Job
 from tailor.worker.run import run_pending
-from tests.conftest import make_settings
+from tests.conftest import REPO, make_settings, process_env
 from tests.engine.api_helpers import tiny_dir_for, wait_done
 from tests.services.factory import image_bytes, zip_bytes
 from tests.services.v1_support import API, make_dataset, upload
 from tests.training.helpers import org_of
 
-REPO = Path(__file__).resolve().parents[2]
 GRACE_S = 3600.0
 
 
@@ -248,28 +247,15 @@ async def test_model_files_live_as_long_as_their_records(
     assert not any(k.startswith(prefix) for k in keys(runtime))
 
 
-def process_env(settings: Settings, **extra: str) -> dict[str, str]:
-    """The environment of a process sharing the test's database and blob store."""
-    env = dict(os.environ)
-    env.update(
-        {
-            "TAILOR_HOME": str(settings.home),
-            "TAILOR_DATABASE_URL": settings.resolved_database_url,
-            "TAILOR_BLOB_URL": settings.resolved_blob_url,
-            "TAILOR_SECRET_KEY": settings.resolved_secret_key(),
-            "TAILOR_HEARTBEAT_INTERVAL_S": "0.2",
-            "TAILOR_HEARTBEAT_TIMEOUT_S": "2",
-            "TAILOR_WORKER_POLL_INTERVAL_S": "0.05",
-            "TAILOR_LOG_LEVEL": "WARNING",
-            "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO), env.get("PYTHONPATH", "")]).rstrip(
-                os.pathsep
-            ),
-        }
+def worker_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """A worker process on the test's database and blob store, with fast heartbeats."""
+    return process_env(
+        settings,
+        TAILOR_HEARTBEAT_INTERVAL_S="0.2",
+        TAILOR_HEARTBEAT_TIMEOUT_S="2",
+        TAILOR_WORKER_POLL_INTERVAL_S="0.05",
+        **extra,
     )
-    if settings.s3_endpoint_url:
-        env["TAILOR_S3_ENDPOINT_URL"] = settings.s3_endpoint_url
-    env.update(extra)
-    return env
 
 
 def wait_until(predicate, timeout_s: float, what: str) -> None:  # type: ignore[no-untyped-def]
@@ -296,7 +282,7 @@ async def test_a_worker_killed_during_a_bulk_upload_leaves_nothing_after_a_sweep
     dataset_id, zip_key = await bulk_upload(client, auth, runtime, members)
     worker = subprocess.Popen(
         [sys.executable, "-m", "tailor.worker.supervisor"],
-        env=process_env(settings, TAILOR_WORKER_KINDS="bulk_upload"),
+        env=worker_env(settings, TAILOR_WORKER_KINDS="bulk_upload"),
         cwd=REPO,
     )
     try:
@@ -356,7 +342,7 @@ def test_writes_cut_short_by_a_killed_process_are_cleared(runtime: Runtime, sett
             settings.s3_endpoint_url or "-",
             key,
         ],
-        env=process_env(settings),
+        env=worker_env(settings),
         cwd=REPO,
     )
     blobs = runtime.blobs

@@ -22,41 +22,30 @@ from tailor.bootstrap import Runtime
 from tailor.config import Settings
 from tailor.store.db import session_scope
 from tailor.store.tables import Job, TailoredModel
+from tests.conftest import REPO, process_env
 from tests.training.helpers import seed_dataset
 from tests.training.test_training_job import start_model
 
-REPO = Path(__file__).resolve().parents[2]
 HEARTBEAT_TIMEOUT_S = 4.0
 
 
-def process_env(settings: Settings, **extra: str) -> dict[str, str]:
-    """The environment of a worker process sharing the test's database, blobs and tiny model."""
-    env = dict(os.environ)
-    env.update(
-        {
-            "TAILOR_HOME": str(settings.home),
-            "TAILOR_DATABASE_URL": settings.resolved_database_url,
-            "TAILOR_BLOB_URL": settings.resolved_blob_url,
-            "TAILOR_SECRET_KEY": settings.resolved_secret_key(),
-            "TAILOR_BASE_MODEL": settings.base_model,
-            "TAILOR_DEVICE": "cpu",
-            "TAILOR_TRAINING_GRAD_ACCUMULATION": "1",
-            "TAILOR_TRAINING_GRADIENT_CHECKPOINTING": "false",
-            "TAILOR_TRAINING_SAMPLE_STEPS": "2",
-            "TAILOR_HEARTBEAT_INTERVAL_S": "0.2",
-            "TAILOR_HEARTBEAT_TIMEOUT_S": str(HEARTBEAT_TIMEOUT_S),
-            "TAILOR_WORKER_POLL_INTERVAL_S": "0.05",
-            "TAILOR_JOB_RETRY_BACKOFF_S": "0",
-            "TAILOR_WORKER_KINDS": "train_model",
-            "TAILOR_LOG_LEVEL": "WARNING",
-            "OMP_NUM_THREADS": "1",
-            "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO), env.get("PYTHONPATH", "")]).rstrip(
-                os.pathsep
-            ),
-        }
+def trainer_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """A training worker on the test's database, blobs and tiny model, with fast heartbeats."""
+    return process_env(
+        settings,
+        TAILOR_BASE_MODEL=settings.base_model,
+        TAILOR_DEVICE="cpu",
+        TAILOR_TRAINING_GRAD_ACCUMULATION="1",
+        TAILOR_TRAINING_GRADIENT_CHECKPOINTING="false",
+        TAILOR_TRAINING_SAMPLE_STEPS="2",
+        TAILOR_HEARTBEAT_INTERVAL_S="0.2",
+        TAILOR_HEARTBEAT_TIMEOUT_S=str(HEARTBEAT_TIMEOUT_S),
+        TAILOR_WORKER_POLL_INTERVAL_S="0.05",
+        TAILOR_JOB_RETRY_BACKOFF_S="0",
+        TAILOR_WORKER_KINDS="train_model",
+        OMP_NUM_THREADS="1",
+        **extra,
     )
-    env.update(extra)
-    return env
 
 
 @pytest.fixture
@@ -65,7 +54,7 @@ def spawn_worker(settings: Settings) -> Iterator[Callable[..., subprocess.Popen[
 
     def spawn(**extra: str) -> subprocess.Popen[bytes]:
         p = subprocess.Popen(
-            [sys.executable, "-m", "tailor.worker.supervisor"], env=process_env(settings, **extra), cwd=REPO
+            [sys.executable, "-m", "tailor.worker.supervisor"], env=trainer_env(settings, **extra), cwd=REPO
         )
         procs.append(p)
         return p
