@@ -58,7 +58,7 @@ def servable_model(session: Session, organization_id: int, model_id: int) -> tup
     """The organization's model, checked to be able to serve (Completed, trained on FIBO, with an
     adapter), and the visual schema it generates with."""
     found = caption_store.model_with_schema(session, organization_id, model_id)
-    if found is None:
+    if found is None or found[0].status == ModelStatus.Deleted:
         raise NotFound(f"tailored model {model_id} not found", field=MODEL_FIELD)
     model, schema = found
     if model.status != ModelStatus.Completed:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tailor.api.schemas.common import Id, IdText, UpdateBody
 from tailor.api.schemas.v1_projects import utc
 from tailor.domain.enums import ModelStatus, TrainingMode
-from tailor.domain.models import render_version
+from tailor.domain.models import generation_prefix, render_version
 from tailor.domain.signing import LinkSigner
 from tailor.store.tables import Checkpoint, TailoredModel
 
@@ -25,11 +25,17 @@ class ModelCreate(BaseModel):
         description="fully_automated: Tailor picks the recipe; expert: you set the parameters.",
     )
     description: str | None = Field(None, description="Description of the model.")
+    custom_metadata: str | dict[str, Any] | None = Field(
+        None, description="Free text kept with the model (a JSON object is stored as its JSON text)."
+    )
 
 
 class ModelUpdate(UpdateBody):
     name: str | None = Field(None, min_length=1, max_length=500)
     description: str | None = None
+    custom_metadata: str | dict[str, Any] | None = Field(
+        None, description="Free text kept with the model (a JSON object is stored as its JSON text)."
+    )
     active_model_version: IdText | None = Field(
         None,
         description="Tailor: the checkpoint step served for inference (a Completed model's checkpoint).",
@@ -66,9 +72,11 @@ def render_model(
         "id": model.id,
         "name": model.name,
         "description": model.description,
+        "custom_metadata": model.custom_metadata if model.custom_metadata is not None else "",
         "status": model.status,
         "training_mode": model.training_mode,
         "training_version": model.training_version,
+        "generation_prefix": generation_prefix(model.training_version, model.caption_prefix),
         "project_id": model.project_id,
         "dataset_id": model.dataset_id,
         "active_model_version": render_version(model.active_model_version),

@@ -59,6 +59,7 @@ def create_model(
         dataset_id=body.dataset_id,
         training_mode=body.training_mode.value,
         description=body.description,
+        custom_metadata=body.custom_metadata,
     )
     return _one(signer, session, base_url, model)
 
@@ -94,7 +95,8 @@ def list_project_models(
 def get_model(
     model_id: Id, rt: RuntimeDep, session: SessionDep, org: CurrentOrg, base_url: BaseUrl, signer: Signer
 ) -> dict[str, Any]:
-    return _one(signer, session, base_url, svc.get_model(session, org.organization_id, model_id))
+    model = svc.get_model(session, org.organization_id, model_id, include_deleted=True)
+    return _one(signer, session, base_url, model)
 
 
 @router.put("/models/{model_id}", summary="Update a model (name, description, active version)")
@@ -114,6 +116,7 @@ def update_model(
         name=body.name,
         description=body.description,
         active_model_version=body.active_model_version,
+        custom_metadata=body.custom_metadata,
     )
     return _one(signer, session, base_url, model)
 
