@@ -83,6 +83,15 @@ class Settings(BaseSettings):
         gt=0,
         description="Time limit for downloading a bulk-upload zip_url (max_zip_bytes caps size).",
     )
+    max_model_upload_bytes: int = Field(
+        3 * 1000**3, gt=0, description="Largest LoRA file upload_model fetches from a model_url (3 GB)."
+    )
+    model_fetch_timeout_s: float = Field(
+        1800.0, gt=0, description="Time limit for downloading an upload_model model_url."
+    )
+    max_uploaded_lora_rank: int = Field(
+        512, ge=1, description="Largest LoRA rank upload_model accepts (the layer's size caps it too)."
+    )
     max_zip_entries: int = Field(20000, ge=1, description="Most entries a bulk-upload zip may list.")
 
     # --- jobs and workers ----------------------------------------------------------------------

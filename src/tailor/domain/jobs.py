@@ -201,6 +201,13 @@ class DeliverWebhook:
     request_id: str
 
 
+@dataclass(frozen=True)
+class UploadModel:
+    """Fetch an uploaded LoRA (the model's ``source_url``), check it, store it, complete the model."""
+
+    model_id: int
+
+
 # --- kinds -----------------------------------------------------------------------------------------
 
 P = TypeVar("P")
@@ -283,6 +290,9 @@ DELIVER_WEBHOOK = JobKind(
     ),
 )
 
+# upload_model: the model_url fetch is a long download; an outage is retried like any other kind.
+UPLOAD_MODEL = JobKind("upload_model", UploadModel, Priority.BACKGROUND)
+
 ALL_KINDS: tuple[JobKind[Any], ...] = (
     GENERATE_IMAGE,
     STRUCTURED_PROMPT,
@@ -291,6 +301,7 @@ ALL_KINDS: tuple[JobKind[Any], ...] = (
     BULK_UPLOAD,
     TRAIN_MODEL,
     DELIVER_WEBHOOK,
+    UPLOAD_MODEL,
 )
 KINDS_BY_NAME: dict[str, JobKind[Any]] = {k.name: k for k in ALL_KINDS}
 
