@@ -92,6 +92,11 @@ class Settings(BaseSettings):
     max_uploaded_lora_rank: int = Field(
         512, ge=1, description="Largest LoRA rank upload_model accepts (the layer's size caps it too)."
     )
+    dataset_export_inline_max_images: int = Field(
+        50,
+        ge=0,
+        description="Datasets with more images are zipped for download by a background job.",
+    )
     max_zip_entries: int = Field(20000, ge=1, description="Most entries a bulk-upload zip may list.")
 
     # --- jobs and workers ----------------------------------------------------------------------

@@ -208,6 +208,13 @@ class UploadModel:
     model_id: int
 
 
+@dataclass(frozen=True)
+class ExportDataset:
+    """Build the download zip and captions file of an advanced dataset's current images."""
+
+    dataset_id: int
+
+
 # --- kinds -----------------------------------------------------------------------------------------
 
 P = TypeVar("P")
@@ -293,6 +300,8 @@ DELIVER_WEBHOOK = JobKind(
 # upload_model: the model_url fetch is a long download; an outage is retried like any other kind.
 UPLOAD_MODEL = JobKind("upload_model", UploadModel, Priority.BACKGROUND)
 
+EXPORT_DATASET = JobKind("export_dataset", ExportDataset, Priority.BACKGROUND)
+
 ALL_KINDS: tuple[JobKind[Any], ...] = (
     GENERATE_IMAGE,
     STRUCTURED_PROMPT,
@@ -302,6 +311,7 @@ ALL_KINDS: tuple[JobKind[Any], ...] = (
     TRAIN_MODEL,
     DELIVER_WEBHOOK,
     UPLOAD_MODEL,
+    EXPORT_DATASET,
 )
 KINDS_BY_NAME: dict[str, JobKind[Any]] = {k.name: k for k in ALL_KINDS}
 

@@ -15,6 +15,7 @@ from tailor.domain.jobs import CAPTION_IMAGE, CaptionImage
 from tailor.jobs.queue import enqueue
 from tailor.services.blob_refs import delete_model_files, delete_unreferenced
 from tailor.services.context import Stores
+from tailor.services.dataset_export import export_root
 from tailor.store import datasets as store
 from tailor.store import images as image_store
 from tailor.store import models as model_store
@@ -184,6 +185,7 @@ def delete_dataset(rt: Stores, organization_id: int, dataset_id: int) -> None:
         store.delete_dataset(s, ds)
     delete_unreferenced(rt, keys)
     delete_model_files(rt, model_prefixes)
+    rt.blobs.delete_prefix(export_root(organization_id, dataset_id))
 
 
 def regenerate_captions(rt: Stores, organization_id: int, dataset_id: int) -> DatasetView:

@@ -14,6 +14,7 @@ ROUTERS: list[str] = [
     "tailor.api.routes.v1.datasets",
     "tailor.api.routes.v1.images",
     "tailor.api.routes.v1.models",
+    "tailor.api.routes.v1.dataset_download",
     "tailor.api.routes.v2.image",
     "tailor.api.routes.v2.status",
     "tailor.api.routes.v2.structured_prompt",

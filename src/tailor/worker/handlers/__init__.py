@@ -14,6 +14,7 @@ from tailor.jobs.registry import Registry
 from tailor.services.requests import schedule_webhook
 from tailor.worker.handlers.bulk_upload import bulk_upload, bulk_upload_ended
 from tailor.worker.handlers.caption_image import caption_failed, caption_image
+from tailor.worker.handlers.export_dataset import export_dataset
 from tailor.worker.handlers.generate_image import generate_image
 from tailor.worker.handlers.structured_prompt import structured_prompt, tailored_structured_prompt
 from tailor.worker.handlers.train_model import train_model, training_ended
@@ -33,6 +34,7 @@ def build_registry(extra_modules: Iterable[str] = ()) -> Registry:
     registry.add(kinds.TRAIN_MODEL, train_model, on_failure=training_ended)
     registry.add(kinds.DELIVER_WEBHOOK, deliver_webhook, on_failure=webhook_failed)
     registry.add(kinds.UPLOAD_MODEL, upload_model, on_failure=upload_ended)
+    registry.add(kinds.EXPORT_DATASET, export_dataset)
     registry.on_terminal(schedule_webhook)
     for name in extra_modules:
         importlib.import_module(name).register(registry)
