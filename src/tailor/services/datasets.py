@@ -117,6 +117,10 @@ def update_dataset(rt: Stores, organization_id: int, dataset_id: int, changes: d
         if "visual_schema" in changes and schema != ds.visual_schema:
             rules.check_editable(ds.status, "visual_schema")
             ds.visual_schema = schema
+        prefix = changes.get("caption_prefix")
+        if "caption_prefix" in changes and (prefix or None) != ds.caption_prefix:
+            rules.check_editable(ds.status, "caption_prefix")
+            ds.caption_prefix = (prefix or "").strip() or None
         if changes.get("status") is not None:
             rules.check_transition(ds.status, changes["status"], count)
             ds.status = changes["status"]

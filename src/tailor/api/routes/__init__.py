@@ -15,6 +15,7 @@ ROUTERS: list[str] = [
     "tailor.api.routes.v1.images",
     "tailor.api.routes.v1.models",
     "tailor.api.routes.v1.dataset_download",
+    "tailor.api.routes.v1.legacy",
     "tailor.api.routes.v2.image",
     "tailor.api.routes.v2.status",
     "tailor.api.routes.v2.structured_prompt",
