@@ -97,6 +97,12 @@ class Settings(BaseSettings):
         ge=0,
         description="Datasets with more images are zipped for download by a background job.",
     )
+    lite_steps_num: int = Field(
+        20,
+        ge=1,
+        le=50,
+        description="Denoising steps of the /v2/.../lite endpoints (the same FIBO engine, fewer steps).",
+    )
     max_zip_entries: int = Field(20000, ge=1, description="Most entries a bulk-upload zip may list.")
 
     # --- jobs and workers ----------------------------------------------------------------------

@@ -209,6 +209,15 @@ class UploadModel:
 
 
 @dataclass(frozen=True)
+class StructuredPromptDiff:
+    """A structured prompt that keeps the edits between two structured prompts (generate_from_diff)."""
+
+    seed: int
+    structured_prompt: str
+    user_adjusted_structured_prompt: str
+
+
+@dataclass(frozen=True)
 class ExportDataset:
     """Build the download zip and captions file of an advanced dataset's current images."""
 
@@ -300,6 +309,7 @@ DELIVER_WEBHOOK = JobKind(
 # upload_model: the model_url fetch is a long download; an outage is retried like any other kind.
 UPLOAD_MODEL = JobKind("upload_model", UploadModel, Priority.BACKGROUND)
 
+STRUCTURED_PROMPT_DIFF = JobKind("structured_prompt_diff", StructuredPromptDiff, Priority.INTERACTIVE)
 EXPORT_DATASET = JobKind("export_dataset", ExportDataset, Priority.BACKGROUND)
 
 ALL_KINDS: tuple[JobKind[Any], ...] = (
@@ -312,6 +322,7 @@ ALL_KINDS: tuple[JobKind[Any], ...] = (
     DELIVER_WEBHOOK,
     UPLOAD_MODEL,
     EXPORT_DATASET,
+    STRUCTURED_PROMPT_DIFF,
 )
 KINDS_BY_NAME: dict[str, JobKind[Any]] = {k.name: k for k in ALL_KINDS}
 

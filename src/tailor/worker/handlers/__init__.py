@@ -17,6 +17,7 @@ from tailor.worker.handlers.caption_image import caption_failed, caption_image
 from tailor.worker.handlers.export_dataset import export_dataset
 from tailor.worker.handlers.generate_image import generate_image
 from tailor.worker.handlers.structured_prompt import structured_prompt, tailored_structured_prompt
+from tailor.worker.handlers.structured_prompt_diff import structured_prompt_diff
 from tailor.worker.handlers.train_model import train_model, training_ended
 from tailor.worker.handlers.upload_model import upload_ended, upload_model
 from tailor.worker.handlers.webhook import deliver_webhook, webhook_failed
@@ -35,6 +36,7 @@ def build_registry(extra_modules: Iterable[str] = ()) -> Registry:
     registry.add(kinds.DELIVER_WEBHOOK, deliver_webhook, on_failure=webhook_failed)
     registry.add(kinds.UPLOAD_MODEL, upload_model, on_failure=upload_ended)
     registry.add(kinds.EXPORT_DATASET, export_dataset)
+    registry.add(kinds.STRUCTURED_PROMPT_DIFF, structured_prompt_diff)
     registry.on_terminal(schedule_webhook)
     for name in extra_modules:
         importlib.import_module(name).register(registry)
