@@ -7,11 +7,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from tailor.bootstrap import Runtime
 from tailor.config import Settings
 from tailor.store.db import session_scope
-from tailor.store.tables import Dataset, TailoredModel
+from tailor.store.tables import Dataset, GenerationRequest, Job, TailoredModel
 from tests.conftest import make_settings
 from tests.engine.api_helpers import adapter_bytes, add_model, tiny_dir_for
 
@@ -56,10 +57,10 @@ async def test_sync_by_default_with_v1_answer_and_the_caption_prefix(
     assert r.status_code == 202 and len(r.json()["requests"]) == 1
     request_id = r.json()["request_id"]
     assert r.json()["status_url"].endswith(f"/v2/status/{request_id}")
-    from tests.engine.api_helpers import wait_done
-
-    done = await wait_done(client, auth, request_id)
-    assert done["result"]["prompt"] == "reading a book"
+    with runtime.sessions() as s:
+        req = s.scalars(select(GenerationRequest).where(GenerationRequest.request_id == request_id)).one()
+        job = s.get(Job, req.job_id)
+        assert job is not None and job.payload["prompt"] == "reading a book"
 
 
 @pytest.mark.parametrize(
