@@ -97,6 +97,21 @@ class Settings(BaseSettings):
         ge=0,
         description="Datasets with more images are zipped for download by a background job.",
     )
+    moderation_model: str | None = Field(
+        None,
+        description="Image moderation: a transformers image-classification model (hub id or folder); "
+        "unset: images are not moderated.",
+    )
+    moderation_blocked_labels: str = Field(
+        "nsfw,unsafe,porn,hentai,sexy",
+        description="Comma-separated labels of the moderation model that block an image.",
+    )
+    moderation_threshold: float = Field(
+        0.5, ge=0, le=1, description="Score of a blocked label at or above which an image is blocked."
+    )
+    moderation_blocked_terms: str | None = Field(
+        None, description="Comma-separated words or phrases that block a prompt (the prompt check)."
+    )
     lite_steps_num: int = Field(
         20,
         ge=1,

@@ -15,6 +15,7 @@ from typing import TypeVar
 from sqlalchemy.orm import Session
 
 from tailor.bridge.prompts import validate_structured_prompt
+from tailor.domain import moderation
 from tailor.domain.enums import ModelStatus
 from tailor.domain.errors import InvalidInput, NotFound, PreconditionFailed
 from tailor.domain.jobs import (
@@ -123,8 +124,12 @@ def submit_image(
     endpoint: str,
     images: list[str],
     webhook_url: str | None,
+    moderate_prompt: bool = False,
 ) -> GenerationRequest:
-    """``/v2/image/generate[/tailored]``: a tailored model's image when ``payload.model_id`` is set."""
+    """``/v2/image/generate[/tailored]``: a tailored model's image when ``payload.model_id`` is set.
+    ``moderate_prompt`` (the request's prompt_content_moderation) runs the prompt check."""
+    if moderate_prompt:
+        moderation.check_prompt(payload.prompt, moderation.terms_of(rt.settings.moderation_blocked_terms))
     payload = dataclasses.replace(payload, structured_prompt=_valid(payload.structured_prompt))
     if payload.model_id is not None:
         servable_model(session, principal.organization_id, payload.model_id)

@@ -34,6 +34,7 @@ class LegacyRequest:
     negative_prompt: str | None = None
     steps_num: int = 50
     include_generation_prefix: bool = True
+    content_moderation: bool = False
 
 
 def prefixed_prompt(session: Session, organization_id: int, model_id: int, prompt: str, include: bool) -> str:
@@ -65,10 +66,18 @@ def submit(rt: Stores, session: Session, principal: Principal, req: LegacyReques
             steps_num=req.steps_num,
             seed=(first + i) % (SEED_MAX + 1),
             influence=req.model_influence,
+            moderate_output=req.content_moderation,
         )
         out.append(
             generation.submit_image(
-                rt, session, principal, payload, endpoint=ENDPOINT, images=[], webhook_url=None
+                rt,
+                session,
+                principal,
+                payload,
+                endpoint=ENDPOINT,
+                images=[],
+                webhook_url=None,
+                moderate_prompt=req.content_moderation,
             )
         )
     return out

@@ -44,6 +44,7 @@ async def text_to_image_tailored(
         aspect_ratio=body.aspect_ratio.value, seed=body.seed, model_influence=body.model_influence,
         negative_prompt=body.negative_prompt, steps_num=body.steps_num,
         include_generation_prefix=body.include_generation_prefix,
+        content_moderation=body.content_moderation,
     )  # fmt: skip
     rows = await run_in_threadpool(svc.submit, rt, session, principal, req)
     for row in rows:

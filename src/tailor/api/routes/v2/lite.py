@@ -45,10 +45,13 @@ async def generate_lite(
         steps_num=rt.settings.lite_steps_num,
         seed=generation.new_seed(body.seed),
         output_type=body.output_type,
+        moderate_input=body.visual_input_content_moderation,
+        moderate_output=body.visual_output_content_moderation,
     )
     req = await run_in_threadpool(
         generation.submit_image, rt, session, principal, payload,
         endpoint="/v2/image/generate/lite", images=body.images or [], webhook_url=body.webhook_url,
+        moderate_prompt=body.prompt_content_moderation,
     )  # fmt: skip
     return await answer(rt, base_url, req, body.sync)
 
