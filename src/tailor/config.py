@@ -83,6 +83,41 @@ class Settings(BaseSettings):
         gt=0,
         description="Time limit for downloading a bulk-upload zip_url (max_zip_bytes caps size).",
     )
+    max_model_upload_bytes: int = Field(
+        3 * 1000**3, gt=0, description="Largest LoRA file upload_model fetches from a model_url (3 GB)."
+    )
+    model_fetch_timeout_s: float = Field(
+        1800.0, gt=0, description="Time limit for downloading an upload_model model_url."
+    )
+    max_uploaded_lora_rank: int = Field(
+        512, ge=1, description="Largest LoRA rank upload_model accepts (the layer's size caps it too)."
+    )
+    dataset_export_inline_max_images: int = Field(
+        50,
+        ge=0,
+        description="Datasets with more images are zipped for download by a background job.",
+    )
+    moderation_model: str | None = Field(
+        None,
+        description="Image moderation: a transformers image-classification model (hub id or folder); "
+        "unset: images are not moderated.",
+    )
+    moderation_blocked_labels: str = Field(
+        "nsfw,unsafe,porn,hentai,sexy",
+        description="Comma-separated labels of the moderation model that block an image.",
+    )
+    moderation_threshold: float = Field(
+        0.5, ge=0, le=1, description="Score of a blocked label at or above which an image is blocked."
+    )
+    moderation_blocked_terms: str | None = Field(
+        None, description="Comma-separated words or phrases that block a prompt (the prompt check)."
+    )
+    lite_steps_num: int = Field(
+        20,
+        ge=1,
+        le=50,
+        description="Denoising steps of the /v2/.../lite endpoints (the same FIBO engine, fewer steps).",
+    )
     max_zip_entries: int = Field(20000, ge=1, description="Most entries a bulk-upload zip may list.")
 
     # --- jobs and workers ----------------------------------------------------------------------

@@ -280,8 +280,45 @@ async def test_delete(client: httpx.AsyncClient, auth: dict, runtime: Runtime, t
     seeded = seed_dataset(runtime, token)
     mid = (await _create(client, auth, seeded.dataset_id))["id"]
     assert (await client.delete(f"{BASE}/models/{mid}", headers=auth)).status_code == 204
-    assert (await client.get(f"{BASE}/models/{mid}", headers=auth)).status_code == 404
+    # Bria's semantics: the model's status becomes Deleted; lists and other operations forget it
+    r = await client.get(f"{BASE}/models/{mid}", headers=auth)
+    assert r.status_code == 200 and r.json()["status"] == "Deleted"
+    assert (await client.get(f"{BASE}/models", headers=auth)).json() == []
+    r = await client.get(f"{BASE}/projects/{seeded.project_id}/models", headers=auth)
+    assert r.json() == []
+    assert (await client.put(f"{BASE}/models/{mid}", json={"name": "x"}, headers=auth)).status_code == 404
+    r = await client.post(f"{BASE}/models/{mid}/start_training", headers=auth)
+    assert r.status_code == 404
     assert (await client.delete(f"{BASE}/models/{mid}", headers=auth)).status_code == 404
+    r = await client.post(
+        "/v2/image/generate/tailored", json={"tailored_model_id": str(mid), "prompt": "a"}, headers=auth
+    )
+    assert r.status_code == 404
+
+
+async def test_model_records_carry_bria_fields(
+    client: httpx.AsyncClient, auth: dict, runtime: Runtime, token: str
+) -> None:
+    seeded = seed_dataset(runtime, token)
+    body = await _create(client, auth, seeded.dataset_id, custom_metadata="team=red")
+    assert body["custom_metadata"] == "team=red"
+    assert body["training_version"] == "fibo" and body["generation_prefix"] is None
+    assert isinstance(body["active_model_version"], str) and body["checkpoint_steps"] == []
+    assert body["updated_at"].endswith("Z")
+    mid = body["id"]
+    plain = await _create(client, auth, seeded.dataset_id)
+    assert plain["custom_metadata"] == ""  # never absent, as Bria returns it
+
+    r = await client.put(f"{BASE}/models/{mid}", json={"custom_metadata": {"b": 1, "a": "x"}}, headers=auth)
+    assert r.status_code == 200 and r.json()["custom_metadata"] == '{"a":"x","b":1}'
+    for path in (f"{BASE}/models", f"{BASE}/projects/{seeded.project_id}/models"):
+        listed = {m["id"]: m for m in (await client.get(path, headers=auth)).json()}
+        assert listed[mid]["custom_metadata"] == '{"a":"x","b":1}'
+        assert "generation_prefix" in listed[mid] and "training_version" in listed[mid]
+    r = await client.put(f"{BASE}/models/{mid}", json={"custom_metadata": 5}, headers=auth)
+    assert r.status_code == 400 and "custom_metadata" in r.json()["error"]["message"]
+    r = await client.put(f"{BASE}/models/{mid}", json={"custom_metadata": "x" * 10_001}, headers=auth)
+    assert r.status_code == 400 and "custom_metadata" in r.json()["error"]["message"]
 
 
 async def test_a_training_job_that_fails_for_good_fails_the_model(

@@ -18,12 +18,24 @@ from tailor.client._generation import (
     REQUEST_EVENTS,
     STATUS,
     accepted_or_result,
+    diff_call,
     finished,
     image_call,
+    legacy_call,
+    lite_image_call,
+    lite_structured_prompt_call,
     structured_prompt_call,
 )
 from tailor.client._images import AsyncImages
-from tailor.client._models import Event, GenerationResult, Health, Model, RequestAccepted, RequestStatus
+from tailor.client._models import (
+    Event,
+    GenerationResult,
+    Health,
+    LegacyResult,
+    Model,
+    RequestAccepted,
+    RequestStatus,
+)
 from tailor.client._projects import AsyncProjects
 from tailor.client._trained_models import AsyncModels
 
@@ -129,6 +141,69 @@ class AsyncTailor:
             extra=extra,
         )
         return await self._submit(call, wait, timeout, on_progress)
+
+    async def generate_lite(
+        self,
+        prompt: str | None = None,
+        *,
+        structured_prompt: str | dict[str, Any] | None = None,
+        seed: int | None = None,
+        aspect_ratio: str | None = None,
+        webhook_url: str | None = None,
+        wait: bool = True,
+        timeout: float = 600,
+        on_progress: StatusFn | None = None,
+        **extra: Any,
+    ) -> GenerationResult | RequestAccepted:
+        """``/v2/image/generate/lite``: the base model with fewer steps (``images=[...]`` in extra)."""
+        call = lite_image_call(
+            prompt=prompt, structured_prompt=structured_prompt, seed=seed, aspect_ratio=aspect_ratio,
+            webhook_url=webhook_url, extra=extra,
+        )  # fmt: skip
+        return await self._submit(call, wait, timeout, on_progress)
+
+    async def generate_structured_prompt_lite(
+        self,
+        prompt: str | None = None,
+        *,
+        structured_prompt: str | dict[str, Any] | None = None,
+        seed: int | None = None,
+        webhook_url: str | None = None,
+        wait: bool = True,
+        timeout: float = 600,
+        on_progress: StatusFn | None = None,
+        **extra: Any,
+    ) -> GenerationResult | RequestAccepted:
+        """``/v2/structured_prompt/generate/lite``."""
+        call = lite_structured_prompt_call(
+            prompt=prompt, structured_prompt=structured_prompt, seed=seed, webhook_url=webhook_url,
+            extra=extra,
+        )  # fmt: skip
+        return await self._submit(call, wait, timeout, on_progress)
+
+    async def structured_prompt_from_diff(
+        self,
+        structured_prompt: str | dict[str, Any],
+        user_adjusted_structured_prompt: str | dict[str, Any],
+        *,
+        seed: int | None = None,
+        webhook_url: str | None = None,
+        wait: bool = True,
+        timeout: float = 600,
+        on_progress: StatusFn | None = None,
+        **extra: Any,
+    ) -> GenerationResult | RequestAccepted:
+        """``/v2/structured_prompt/generate_from_diff``: keep the user's edits, make the rest agree."""
+        call = diff_call(
+            structured_prompt, user_adjusted_structured_prompt, seed=seed, webhook_url=webhook_url,
+            extra=extra,
+        )  # fmt: skip
+        return await self._submit(call, wait, timeout, on_progress)
+
+    async def text_to_image_tailored(self, model_id: int | str, prompt: str, **fields: Any) -> LegacyResult:
+        """The legacy v1 path: ``num_results``, ``aspect_ratio``, ``seed``, ``model_influence``,
+        ``negative_prompt``, ``steps_num``, ``include_generation_prefix`` (sync unless ``sync=False``)."""
+        return LegacyResult.model_validate(await self._core.run(legacy_call(model_id, prompt, fields)))
 
     async def _submit(
         self, call: Call, wait: bool, timeout: float, on_progress: StatusFn | None

@@ -11,7 +11,7 @@ from typing import Any
 from tailor.client._core import AsyncCore, Call, SyncCore, body, items_of
 from tailor.client._errors import TailorTimeoutError
 from tailor.client._files import FileInput, image_string
-from tailor.client._models import Dataset
+from tailor.client._models import Dataset, DatasetDownload
 
 V1 = "/v1/tailored-gen"
 D = f"{V1}/datasets"
@@ -65,6 +65,11 @@ def _text(data: Any, key: str) -> str:
     return str(data)
 
 
+def _download(data: Any) -> DatasetDownload | None:
+    """The links when ready; None while the server is still zipping (202)."""
+    return DatasetDownload.model_validate(data) if isinstance(data, dict) and "download_url" in data else None
+
+
 class Datasets:
     """Datasets, their visual schema and status."""
 
@@ -92,6 +97,18 @@ class Datasets:
     def complete(self, dataset_id: int) -> Dataset:
         """Mark the dataset completed (frozen; at least 5 images), ready for training."""
         return self.update(dataset_id, status="completed")
+
+    def download(self, dataset_id: int, *, timeout: float = 600, interval: float = 2.0) -> DatasetDownload:
+        """Signed links to an advanced dataset's images (zip) and captions (JSON lines); waits while
+        the server zips a large dataset."""
+        deadline = time.monotonic() + timeout
+        while True:
+            ready = _download(self._c.run(Call("GET", f"/v1/datasets/{dataset_id}/download")))
+            if ready is not None:
+                return ready
+            if time.monotonic() > deadline:
+                raise TailorTimeoutError(f"dataset {dataset_id}'s download not ready after {timeout}s")
+            time.sleep(interval)
 
     def delete(self, dataset_id: int) -> None:
         self._c.run(Call("DELETE", f"{D}/{dataset_id}"))
@@ -175,6 +192,18 @@ class AsyncDatasets:
 
     async def complete(self, dataset_id: int) -> Dataset:
         return await self.update(dataset_id, status="completed")
+
+    async def download(
+        self, dataset_id: int, *, timeout: float = 600, interval: float = 2.0
+    ) -> DatasetDownload:
+        deadline = time.monotonic() + timeout
+        while True:
+            ready = _download(await self._c.run(Call("GET", f"/v1/datasets/{dataset_id}/download")))
+            if ready is not None:
+                return ready
+            if time.monotonic() > deadline:
+                raise TailorTimeoutError(f"dataset {dataset_id}'s download not ready after {timeout}s")
+            await asyncio.sleep(interval)
 
     async def delete(self, dataset_id: int) -> None:
         await self._c.run(Call("DELETE", f"{D}/{dataset_id}"))

@@ -75,6 +75,51 @@ def structured_prompt_call(
     return Call("POST", "/v2/structured_prompt/generate/tailored", json=payload)
 
 
+def lite_image_call(
+    *,
+    prompt: str | None,
+    structured_prompt: str | dict[str, Any] | None,
+    seed: int | None,
+    aspect_ratio: str | None,
+    webhook_url: str | None,
+    extra: dict[str, Any],
+) -> Call:
+    """``/v2/image/generate/lite``: the same engine with fewer steps."""
+    payload = body(
+        prompt=prompt, structured_prompt=_sp(structured_prompt), seed=seed, aspect_ratio=aspect_ratio,
+        webhook_url=webhook_url, sync=False, **extra,
+    )  # fmt: skip
+    return Call("POST", "/v2/image/generate/lite", json=payload)
+
+
+def lite_structured_prompt_call(
+    *, prompt: str | None, structured_prompt: str | dict[str, Any] | None, seed: int | None,
+    webhook_url: str | None, extra: dict[str, Any],
+) -> Call:  # fmt: skip
+    payload = body(
+        prompt=prompt, structured_prompt=_sp(structured_prompt), seed=seed, webhook_url=webhook_url,
+        sync=False, **extra,
+    )  # fmt: skip
+    return Call("POST", "/v2/structured_prompt/generate/lite", json=payload)
+
+
+def diff_call(
+    structured_prompt: str | dict[str, Any], user_adjusted: str | dict[str, Any], *, seed: int | None,
+    webhook_url: str | None, extra: dict[str, Any],
+) -> Call:  # fmt: skip
+    """``/v2/structured_prompt/generate_from_diff``."""
+    payload = body(
+        structured_prompt=_sp(structured_prompt), user_adjusted_structured_prompt=_sp(user_adjusted),
+        seed=seed, webhook_url=webhook_url, sync=False, **extra,
+    )  # fmt: skip
+    return Call("POST", "/v2/structured_prompt/generate_from_diff", json=payload)
+
+
+def legacy_call(model_id: int | str, prompt: str, fields: dict[str, Any]) -> Call:
+    """The legacy ``/v1/text-to-image/tailored/{model_id}`` (v1 field names; sync by default)."""
+    return Call("POST", f"/v1/text-to-image/tailored/{model_id}", json=body(prompt=prompt, **fields))
+
+
 def accepted_or_result(data: Any) -> GenerationResult | RequestAccepted:
     """A v2 answer: finished (``result``) or accepted (``request_id`` to poll)."""
     if isinstance(data, dict) and isinstance(data.get("result"), dict):

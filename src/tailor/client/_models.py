@@ -94,6 +94,8 @@ class Model(TailorObject):
     checkpoint_steps: list[Any] | None = None
     training_progress: TrainingProgress | None = None
     error: str | None = None
+    custom_metadata: str | None = None
+    generation_prefix: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
@@ -103,7 +105,7 @@ class Model(TailorObject):
 
     @property
     def is_terminal(self) -> bool:
-        return self.status in ("Completed", "Failed", "Stopped")
+        return self.status in ("Completed", "Failed", "Stopped", "Deleted")
 
 
 class Checkpoint(TailorObject):
@@ -123,6 +125,25 @@ class ModelDownload(TailorObject):
     download_url: str
     base_model_name: str | None = None
     base_model_card: str | None = None
+
+
+class DatasetDownload(TailorObject):
+    """Signed links to an advanced dataset's images (zip) and captions (JSON lines, when all are set)."""
+
+    download_url: str
+    captions_url: str | None = None
+
+
+class LegacyImage(TailorObject):
+    urls: list[str] = Field(default_factory=list)
+    seed: int | None = None
+    uuid: str | None = None
+
+
+class LegacyResult(TailorObject):
+    """The v1 answer of ``/v1/text-to-image/tailored/{model_id}``: one entry per image."""
+
+    result: list[LegacyImage] = Field(default_factory=list)
 
 
 class FailedImage(TailorObject):

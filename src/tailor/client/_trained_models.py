@@ -28,6 +28,18 @@ def _start(model_id: int, params: dict[str, Any]) -> Call:
     return Call("POST", f"{M}/{model_id}/start_training", json=body(**params))
 
 
+def _upload(model_url: str, fields: dict[str, Any]) -> Call:
+    return Call("POST", f"{M}/upload_model", json=body(model_url=model_url, **fields))
+
+
+def _upload_done(model: Model) -> bool:
+    if model.status == "Failed":
+        raise TrainingFailedError(
+            model, f"upload of model {model.id} failed: {model.error or 'unknown error'}"
+        )
+    return model.status != "Syncing"
+
+
 def _model_or_get(data: Any) -> Model | None:
     return Model.model_validate(data) if isinstance(data, dict) and "id" in data else None
 
@@ -66,6 +78,23 @@ class Models:
 
     def get(self, model_id: int) -> Model:
         return Model.model_validate(self._c.run(Call("GET", f"{M}/{model_id}")))
+
+    def upload(self, model_url: str, **fields: Any) -> Model:
+        """Bring your own LoRA (``upload_model``): ``model_name``, ``project_id`` or
+        ``project_parameters``, ``description``, ``custom_metadata``. The model is ``Syncing``
+        until the server has fetched and checked the file (see :meth:`wait_for_upload`)."""
+        return Model.model_validate(self._c.run(_upload(model_url, fields)))
+
+    def wait_for_upload(self, model_id: int, *, timeout: float = 600, interval: float = 1.0) -> Model:
+        """Poll until the uploaded model is Completed (TrainingFailedError when it Failed)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            model = self.get(model_id)
+            if _upload_done(model):
+                return model
+            if time.monotonic() > deadline:
+                raise TailorTimeoutError(f"model {model_id} still {model.status} after {timeout}s")
+            time.sleep(interval)
 
     def update(self, model_id: int, **fields: Any) -> Model:
         """Change ``name`` or ``description`` (and, where the server allows, ``active_model_version``)."""
@@ -151,6 +180,19 @@ class AsyncModels:
 
     async def get(self, model_id: int) -> Model:
         return Model.model_validate(await self._c.run(Call("GET", f"{M}/{model_id}")))
+
+    async def upload(self, model_url: str, **fields: Any) -> Model:
+        return Model.model_validate(await self._c.run(_upload(model_url, fields)))
+
+    async def wait_for_upload(self, model_id: int, *, timeout: float = 600, interval: float = 1.0) -> Model:
+        deadline = time.monotonic() + timeout
+        while True:
+            model = await self.get(model_id)
+            if _upload_done(model):
+                return model
+            if time.monotonic() > deadline:
+                raise TailorTimeoutError(f"model {model_id} still {model.status} after {timeout}s")
+            await asyncio.sleep(interval)
 
     async def update(self, model_id: int, **fields: Any) -> Model:
         data = await self._c.run(Call("PUT", f"{M}/{model_id}", json=body(**fields)))

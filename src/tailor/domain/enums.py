@@ -65,6 +65,8 @@ class ModelStatus(StrEnum):
     Failed = "Failed"
     Stopping = "Stopping"
     Stopped = "Stopped"
+    Syncing = "Syncing"  # an uploaded LoRA being fetched and checked (upload_model)
+    Deleted = "Deleted"  # deleted: the record stays, its files are gone
 
 
 class TrainingMode(StrEnum):

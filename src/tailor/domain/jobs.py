@@ -157,6 +157,8 @@ class GenerateImage:
     steps_num: int = DEFAULT_STEPS
     influence: float = 1.0
     output_type: str = "png"
+    moderate_input: bool = False  # visual_input_content_moderation (when a moderation model is set)
+    moderate_output: bool = False  # visual_output_content_moderation
 
 
 @dataclass(frozen=True)
@@ -199,6 +201,29 @@ class TrainModel:
 @dataclass(frozen=True)
 class DeliverWebhook:
     request_id: str
+
+
+@dataclass(frozen=True)
+class UploadModel:
+    """Fetch an uploaded LoRA (the model's ``source_url``), check it, store it, complete the model."""
+
+    model_id: int
+
+
+@dataclass(frozen=True)
+class StructuredPromptDiff:
+    """A structured prompt that keeps the edits between two structured prompts (generate_from_diff)."""
+
+    seed: int
+    structured_prompt: str
+    user_adjusted_structured_prompt: str
+
+
+@dataclass(frozen=True)
+class ExportDataset:
+    """Build the download zip and captions file of an advanced dataset's current images."""
+
+    dataset_id: int
 
 
 # --- kinds -----------------------------------------------------------------------------------------
@@ -283,6 +308,12 @@ DELIVER_WEBHOOK = JobKind(
     ),
 )
 
+# upload_model: the model_url fetch is a long download; an outage is retried like any other kind.
+UPLOAD_MODEL = JobKind("upload_model", UploadModel, Priority.BACKGROUND)
+
+STRUCTURED_PROMPT_DIFF = JobKind("structured_prompt_diff", StructuredPromptDiff, Priority.INTERACTIVE)
+EXPORT_DATASET = JobKind("export_dataset", ExportDataset, Priority.BACKGROUND)
+
 ALL_KINDS: tuple[JobKind[Any], ...] = (
     GENERATE_IMAGE,
     STRUCTURED_PROMPT,
@@ -291,6 +322,9 @@ ALL_KINDS: tuple[JobKind[Any], ...] = (
     BULK_UPLOAD,
     TRAIN_MODEL,
     DELIVER_WEBHOOK,
+    UPLOAD_MODEL,
+    EXPORT_DATASET,
+    STRUCTURED_PROMPT_DIFF,
 )
 KINDS_BY_NAME: dict[str, JobKind[Any]] = {k.name: k for k in ALL_KINDS}
 

@@ -6,6 +6,10 @@ Status machine (the contract's values)::
                                     │  └─────► Failed
                                     └─stop───► Stopping ──► Stopped
 
+    upload_model ──► Syncing ──► Completed | Failed
+
+    Created, Completed, Failed, Stopped ──delete──► Deleted (the record stays; its files go)
+
 A stopped or failed model is never resumed (a new model is created instead). A worker that dies
 mid-training does not change the status: the job is claimed again and resumes from its latest
 checkpoint.
@@ -13,6 +17,7 @@ checkpoint.
 
 from __future__ import annotations
 
+import json
 import secrets
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -21,15 +26,19 @@ from tailor.domain.enums import LrScheduler, ModelStatus
 from tailor.domain.errors import Conflict, InvalidInput
 
 TRANSITIONS: dict[ModelStatus, frozenset[ModelStatus]] = {
-    ModelStatus.Created: frozenset({ModelStatus.InProgress}),
+    ModelStatus.Created: frozenset({ModelStatus.InProgress, ModelStatus.Deleted}),
     ModelStatus.InProgress: frozenset({ModelStatus.Completed, ModelStatus.Failed, ModelStatus.Stopping}),
     ModelStatus.Stopping: frozenset({ModelStatus.Stopped}),
-    ModelStatus.Completed: frozenset(),
-    ModelStatus.Failed: frozenset(),
-    ModelStatus.Stopped: frozenset(),
+    ModelStatus.Syncing: frozenset({ModelStatus.Completed, ModelStatus.Failed}),
+    ModelStatus.Completed: frozenset({ModelStatus.Deleted}),
+    ModelStatus.Failed: frozenset({ModelStatus.Deleted}),
+    ModelStatus.Stopped: frozenset({ModelStatus.Deleted}),
+    ModelStatus.Deleted: frozenset(),
 }
 
 TRAINING = frozenset({ModelStatus.InProgress, ModelStatus.Stopping})
+
+FIBO_VERSION = "fibo"
 
 
 def can_transition(current: str, target: str) -> bool:
@@ -63,6 +72,30 @@ def check_can_stop(status: str) -> None:
 def check_can_delete(status: str) -> None:
     if is_training(status):
         raise Conflict(f"cannot delete a model while it is in training (status is {status})")
+    if ModelStatus(status) == ModelStatus.Syncing:
+        raise Conflict("cannot delete a model while its uploaded file is being fetched (status is Syncing)")
+
+
+def generation_prefix(training_version: str | None, caption_prefix: str | None) -> str | None:
+    """``generation_prefix`` on the wire: FIBO models are prompted with structured prompts and have
+    none (null); a legacy-trained model's is its dataset's caption prefix."""
+    return None if (training_version or FIBO_VERSION) == FIBO_VERSION else caption_prefix
+
+
+CUSTOM_METADATA_MAX = 10_000
+
+
+def custom_metadata(value: object) -> str:
+    """``custom_metadata`` as stored: a string as given, or a JSON object/array serialized."""
+    if isinstance(value, dict | list):
+        value = json.dumps(value, separators=(",", ":"), sort_keys=True)
+    if not isinstance(value, str):
+        raise InvalidInput("custom_metadata must be a string (or a JSON object)", field="custom_metadata")
+    if len(value) > CUSTOM_METADATA_MAX:
+        raise InvalidInput(
+            f"custom_metadata must be at most {CUSTOM_METADATA_MAX} characters", field="custom_metadata"
+        )
+    return value
 
 
 # --- training parameters -----------------------------------------------------------------------

@@ -15,6 +15,7 @@ from tailor.domain.jobs import CAPTION_IMAGE, CaptionImage
 from tailor.jobs.queue import enqueue
 from tailor.services.blob_refs import delete_model_files, delete_unreferenced
 from tailor.services.context import Stores
+from tailor.services.dataset_export import export_root
 from tailor.store import datasets as store
 from tailor.store import images as image_store
 from tailor.store import models as model_store
@@ -116,6 +117,10 @@ def update_dataset(rt: Stores, organization_id: int, dataset_id: int, changes: d
         if "visual_schema" in changes and schema != ds.visual_schema:
             rules.check_editable(ds.status, "visual_schema")
             ds.visual_schema = schema
+        prefix = changes.get("caption_prefix")
+        if "caption_prefix" in changes and (prefix or None) != ds.caption_prefix:
+            rules.check_editable(ds.status, "caption_prefix")
+            ds.caption_prefix = (prefix or "").strip() or None
         if changes.get("status") is not None:
             rules.check_transition(ds.status, changes["status"], count)
             ds.status = changes["status"]
@@ -184,6 +189,7 @@ def delete_dataset(rt: Stores, organization_id: int, dataset_id: int) -> None:
         store.delete_dataset(s, ds)
     delete_unreferenced(rt, keys)
     delete_model_files(rt, model_prefixes)
+    rt.blobs.delete_prefix(export_root(organization_id, dataset_id))
 
 
 def regenerate_captions(rt: Stores, organization_id: int, dataset_id: int) -> DatasetView:

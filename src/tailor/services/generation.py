@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from tailor.bridge.prompts import validate_structured_prompt
 from tailor.domain import models as rules
+from tailor.domain import moderation
 from tailor.domain.enums import ModelStatus
 from tailor.domain.errors import InvalidInput, NotFound, PreconditionFailed
 from tailor.domain.jobs import (
@@ -58,7 +59,7 @@ def servable_model(session: Session, organization_id: int, model_id: int) -> tup
     """The organization's model, checked to be able to serve (Completed, trained on FIBO, with an
     adapter), and the visual schema it generates with."""
     found = caption_store.model_with_schema(session, organization_id, model_id)
-    if found is None:
+    if found is None or found[0].status == ModelStatus.Deleted:
         raise NotFound(f"tailored model {model_id} not found", field=MODEL_FIELD)
     model, schema = found
     if model.status != ModelStatus.Completed:
@@ -123,8 +124,12 @@ def submit_image(
     endpoint: str,
     images: list[str],
     webhook_url: str | None,
+    moderate_prompt: bool = False,
 ) -> GenerationRequest:
-    """``/v2/image/generate[/tailored]``: a tailored model's image when ``payload.model_id`` is set."""
+    """``/v2/image/generate[/tailored]``: a tailored model's image when ``payload.model_id`` is set.
+    ``moderate_prompt`` (the request's prompt_content_moderation) runs the prompt check."""
+    if moderate_prompt:
+        moderation.check_prompt(payload.prompt, moderation.terms_of(rt.settings.moderation_blocked_terms))
     payload = dataclasses.replace(payload, structured_prompt=_valid(payload.structured_prompt))
     if payload.model_id is not None:
         servable_model(session, principal.organization_id, payload.model_id)

@@ -44,9 +44,13 @@ def _name(value: Any, field: str = "name") -> str:
     return value.strip()
 
 
-def get_model(session: Session, organization_id: int, model_id: int) -> TailoredModel:
+def get_model(
+    session: Session, organization_id: int, model_id: int, *, include_deleted: bool = False
+) -> TailoredModel:
+    """The organization's model; a Deleted one only with ``include_deleted`` (reading it shows
+    its status, as Bria's delete documents; every other operation answers 404)."""
     model = store.get_model(session, organization_id, model_id)
-    if model is None:
+    if model is None or (model.status == ModelStatus.Deleted and not include_deleted):
         raise NotFound(f"model {model_id} not found")
     refresh(session, model)
     return model
@@ -60,8 +64,10 @@ def create_model(
     dataset_id: int,
     training_mode: str = TrainingMode.fully_automated,
     description: str | None = None,
+    custom_metadata: Any = None,
 ) -> TailoredModel:
     name = _name(name)
+    metadata = rules.custom_metadata(custom_metadata) if custom_metadata is not None else None
     if training_mode not in {m.value for m in TrainingMode}:
         raise InvalidInput("training_mode must be fully_automated or expert", field="training_mode")
     dataset = store.get_dataset(session, organization_id, dataset_id)
@@ -77,6 +83,7 @@ def create_model(
         status=ModelStatus.Created.value,
         training_mode=training_mode,
         training_version=rules.TRAINING_VERSION,
+        custom_metadata=metadata,
     )
 
 
@@ -99,12 +106,15 @@ def update_model(
     name: str | None = None,
     description: str | None = None,
     active_model_version: str | int | None = None,
+    custom_metadata: Any = None,
 ) -> TailoredModel:
     model = get_model(session, organization_id, model_id)
     if name is not None:
         model.name = _name(name)
     if description is not None:
         model.description = description
+    if custom_metadata is not None:
+        model.custom_metadata = rules.custom_metadata(custom_metadata)
     if active_model_version is not None:
         model.active_model_version = _checkpoint_step_of(session, model, active_model_version)
     session.flush()
@@ -127,11 +137,20 @@ def _checkpoint_step_of(session: Session, model: TailoredModel, value: str | int
 
 
 def delete_model(session: Session, organization_id: int, model_id: int, blobs: BlobStore) -> None:
+    """Bria's semantics: the model's status becomes ``Deleted``. The record stays (reading it shows
+    that status; lists and every other operation no longer see it), its checkpoints and files go."""
     model = get_model(session, organization_id, model_id)
     rules.check_can_delete(model.status)
     prefix = model.blob_prefix
-    store.delete_model(session, model)
-    session.commit()  # the record goes first: nothing may point at deleted files
+    for row in ckpt_store.list_checkpoints(session, model.id):
+        ckpt_store.delete_checkpoint(session, row)
+    model.status = rules.transition(model.status, ModelStatus.Deleted)
+    model.adapter_key = None
+    model.adapter_sha256 = None
+    model.active_model_version = None
+    model.training_progress = None
+    session.flush()
+    session.commit()  # the record stops naming the files first: nothing may point at deleted files
     blobs.delete_prefix(prefix)
 
 
@@ -153,6 +172,8 @@ def start_training(
     model = get_model(session, organization_id, model_id)
     rules.check_can_start(model.status)
     params = {k: v for k, v in (params or {}).items() if v is not None}
+    if model.dataset_id is None:
+        raise Conflict(f"model {model_id} was uploaded, not trained on a dataset: it cannot be trained")
     dataset = store.get_dataset(session, organization_id, model.dataset_id)
     if dataset is None:  # deleted datasets cascade to their models; kept for safety
         raise NotFound(f"dataset {model.dataset_id} not found")
@@ -306,7 +327,7 @@ def download(
         raise NotFound(f"model {model_id} has no adapter file")
     key = rules.export_key(model.blob_prefix, step)
     if not blobs.exists(key):
-        images, _ = store.count_images(session, model.dataset_id)
+        images = store.count_images(session, model.dataset_id)[0] if model.dataset_id is not None else 0
         project = store.get_project(session, organization_id, model.project_id)
         rank = (model.training_parameters or {}).get("rank")
         card = rules.model_card_for(

@@ -83,9 +83,14 @@ def models_by_dataset(session: Session, dataset_ids: list[int]) -> dict[int, lis
     out: dict[int, list[TailoredModel]] = {d: [] for d in dataset_ids}
     if not dataset_ids:
         return out
-    q = select(TailoredModel).where(TailoredModel.dataset_id.in_(dataset_ids)).order_by(TailoredModel.id)
+    q = (
+        select(TailoredModel)
+        .where(TailoredModel.dataset_id.in_(dataset_ids), TailoredModel.status != "Deleted")
+        .order_by(TailoredModel.id)
+    )
     for m in session.scalars(q):
-        out[m.dataset_id].append(m)
+        if m.dataset_id is not None:
+            out[m.dataset_id].append(m)
     return out
 
 

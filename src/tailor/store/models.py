@@ -35,7 +35,9 @@ def list_models(
     limit: int | None = None,
 ) -> tuple[list[TailoredModel], int]:
     """A page of the organization's models, newest first, and the total count."""
-    q = select(TailoredModel).where(TailoredModel.organization_id == organization_id)
+    q = select(TailoredModel).where(
+        TailoredModel.organization_id == organization_id, TailoredModel.status != "Deleted"
+    )
     if project_id is not None:
         q = q.where(TailoredModel.project_id == project_id)
     if status is not None:

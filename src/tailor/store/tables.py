@@ -157,9 +157,15 @@ class TailoredModel(Base, Timestamps):
         ForeignKey("organizations.id", ondelete="CASCADE"), index=True
     )
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
-    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), index=True)
+    # None for an uploaded LoRA (upload_model): no dataset was trained on
+    dataset_id: Mapped[int | None] = mapped_column(
+        ForeignKey("datasets.id", ondelete="CASCADE"), index=True, nullable=True
+    )
     name: Mapped[str] = mapped_column(String(500))
     description: Mapped[str | None] = mapped_column(Text)
+    custom_metadata: Mapped[str | None] = mapped_column(Text)
+    # where an uploaded LoRA was fetched from (upload_model's model_url); None for trained models
+    source_url: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="Created")
     training_mode: Mapped[str] = mapped_column(String(32), default="fully_automated")
     training_version: Mapped[str | None] = mapped_column(String(32), default="fibo")

@@ -26,11 +26,17 @@ class DatasetCreate(BaseModel):
 
 
 class DatasetUpdate(UpdateBody):
-    NULLABLE: ClassVar[frozenset[str]] = frozenset({"visual_schema"})
+    NULLABLE: ClassVar[frozenset[str]] = frozenset({"visual_schema", "caption_prefix"})
 
     name: str | None = Field(None, min_length=1, max_length=500)
     visual_schema: str | None = Field(None, description="A visual schema JSON string (draft only).")
     status: DatasetStatus | None = Field(None, description="completed needs at least 5 images.")
+    caption_prefix: str | None = Field(
+        None,
+        max_length=1000,
+        description="Text put before prompts on /v1/text-to-image/tailored (e.g. from generate_prefix); "
+        "draft only.",
+    )
 
 
 class DatasetClone(BaseModel):
@@ -48,6 +54,7 @@ class DatasetPublic(BaseModel):
     status: str
     captions_update_status: str
     upload_type: str
+    caption_prefix: str | None = Field(None, description="Set with PUT (draft only).")
     images_count: int
     images: list[ImagePublic] | None = Field(None, description="GET one and clone only.")
     models: list[dict[str, Any]] | None = Field(None, description="With include_models=true.")
@@ -69,6 +76,7 @@ def render_dataset(
         "status": d.status,
         "captions_update_status": d.captions_update_status,
         "upload_type": d.upload_type,
+        "caption_prefix": d.caption_prefix,
         "images_count": view.images_count,
         "created_at": utc(d.created_at),
         "updated_at": utc(d.updated_at),

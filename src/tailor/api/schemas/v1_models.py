@@ -9,8 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tailor.api.schemas.common import Id, IdText, UpdateBody
 from tailor.api.schemas.v1_projects import utc
-from tailor.domain.enums import ModelStatus, TrainingMode
-from tailor.domain.models import render_version
+from tailor.domain.enums import IpMedium, IpType, ModelStatus, TrainingMode
+from tailor.domain.models import generation_prefix, render_version
 from tailor.domain.signing import LinkSigner
 from tailor.store.tables import Checkpoint, TailoredModel
 
@@ -25,11 +25,45 @@ class ModelCreate(BaseModel):
         description="fully_automated: Tailor picks the recipe; expert: you set the parameters.",
     )
     description: str | None = Field(None, description="Description of the model.")
+    custom_metadata: str | dict[str, Any] | None = Field(
+        None, description="Free text kept with the model (a JSON object is stored as its JSON text)."
+    )
+
+
+class UploadProjectParameters(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    project_name: str | None = Field(
+        None, min_length=1, max_length=500, description="Default: the model's name."
+    )
+    ip_medium: IpMedium | None = Field(None, description="Required when a project is created.")
+    project_description: str | None = Field(None, max_length=10000)
+    ip_type: IpType = IpType.other
+
+
+class UploadModelRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    model_url: str = Field(
+        min_length=1,
+        max_length=4096,
+        description="Public http(s) URL of a .safetensors LoRA for the served base model (at most 3 GB).",
+    )
+    model_name: str | None = Field(None, max_length=500, description="Default: the file's name.")
+    project_id: Id | None = Field(None, description="The project to add the model to.")
+    project_parameters: UploadProjectParameters | None = Field(
+        None, description="A new project for the model, when project_id is not given."
+    )
+    description: str | None = Field(None, description="Tailor: the model's description.")
+    custom_metadata: str | dict[str, Any] | None = Field(None, description="Free text kept with the model.")
 
 
 class ModelUpdate(UpdateBody):
     name: str | None = Field(None, min_length=1, max_length=500)
     description: str | None = None
+    custom_metadata: str | dict[str, Any] | None = Field(
+        None, description="Free text kept with the model (a JSON object is stored as its JSON text)."
+    )
     active_model_version: IdText | None = Field(
         None,
         description="Tailor: the checkpoint step served for inference (a Completed model's checkpoint).",
@@ -66,9 +100,11 @@ def render_model(
         "id": model.id,
         "name": model.name,
         "description": model.description,
+        "custom_metadata": model.custom_metadata if model.custom_metadata is not None else "",
         "status": model.status,
         "training_mode": model.training_mode,
         "training_version": model.training_version,
+        "generation_prefix": generation_prefix(model.training_version, model.caption_prefix),
         "project_id": model.project_id,
         "dataset_id": model.dataset_id,
         "active_model_version": render_version(model.active_model_version),

@@ -66,6 +66,8 @@ def _plan(ctx: JobContext, model_id: int) -> Plan | None:
             return None
         if model.status != ModelStatus.InProgress:
             raise PermanentJobError(f"model {model_id} is {model.status}, not InProgress", code=409)
+        if model.dataset_id is None:
+            raise PermanentJobError(f"model {model_id} was uploaded: it has no dataset to train on", code=409)
         params = rules.TrainingParameters.from_dict(model.training_parameters or {})
         images = model_store.dataset_images(s, model.dataset_id)
         captions = [(i.blob_key, i.sha256, i.caption) for i in images if i.caption]

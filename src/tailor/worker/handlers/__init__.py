@@ -14,9 +14,12 @@ from tailor.jobs.registry import Registry
 from tailor.services.requests import schedule_webhook
 from tailor.worker.handlers.bulk_upload import bulk_upload, bulk_upload_ended
 from tailor.worker.handlers.caption_image import caption_failed, caption_image
+from tailor.worker.handlers.export_dataset import export_dataset
 from tailor.worker.handlers.generate_image import generate_image
 from tailor.worker.handlers.structured_prompt import structured_prompt, tailored_structured_prompt
+from tailor.worker.handlers.structured_prompt_diff import structured_prompt_diff
 from tailor.worker.handlers.train_model import train_model, training_ended
+from tailor.worker.handlers.upload_model import upload_ended, upload_model
 from tailor.worker.handlers.webhook import deliver_webhook, webhook_failed
 
 
@@ -31,6 +34,9 @@ def build_registry(extra_modules: Iterable[str] = ()) -> Registry:
     registry.add(kinds.BULK_UPLOAD, bulk_upload, on_failure=bulk_upload_ended)
     registry.add(kinds.TRAIN_MODEL, train_model, on_failure=training_ended)
     registry.add(kinds.DELIVER_WEBHOOK, deliver_webhook, on_failure=webhook_failed)
+    registry.add(kinds.UPLOAD_MODEL, upload_model, on_failure=upload_ended)
+    registry.add(kinds.EXPORT_DATASET, export_dataset)
+    registry.add(kinds.STRUCTURED_PROMPT_DIFF, structured_prompt_diff)
     registry.on_terminal(schedule_webhook)
     for name in extra_modules:
         importlib.import_module(name).register(registry)

@@ -15,6 +15,7 @@ from tailor.bridge.prompts import validate_structured_prompt
 from tailor.domain.jobs import GenerateImage, PermanentJobError
 from tailor.engine.adapters import AdapterLoadError
 from tailor.engine.generation import Generator, ImageRequest
+from tailor.engine.moderation import image_moderator
 from tailor.engine.pipeline import BaseModelUnavailable
 from tailor.jobs.context import JobContext
 from tailor.services.reference_images import fetch_reference_images
@@ -38,6 +39,14 @@ def _model_adapter(ctx: JobContext, model_id: int) -> tuple[ServingAdapter, str 
         return adapter, model.visual_schema
 
 
+def _moderate(ctx: JobContext, image: bytes, what: str) -> None:
+    """422, as Bria answers, when the moderation model (if any) blocks ``image``."""
+    moderator = image_moderator(ctx.settings)
+    reason = moderator.reason(image) if moderator is not None else None
+    if reason is not None:
+        raise PermanentJobError(f"the {what} was blocked by content moderation: {reason}", code=422)
+
+
 def _live_adapter_keys(ctx: JobContext) -> Callable[[list[str]], set[str]]:
     def live(keys: list[str]) -> set[str]:
         with ctx.sessions() as s:
@@ -51,6 +60,9 @@ def _structured_prompt(ctx: JobContext, payload: GenerateImage, visual_schema: s
     if payload.structured_prompt and not payload.prompt:
         return validate_structured_prompt(payload.structured_prompt, field="structured_prompt")
     images = fetch_reference_images(ctx, payload.image_keys, payload.image_urls)
+    if payload.moderate_input:
+        for image in images:
+            _moderate(ctx, image, "visual input")
     return ctx.resources.bridge().structured_prompt(
         payload.prompt,
         structured_prompt=payload.structured_prompt or None,
@@ -114,6 +126,8 @@ def generate_image(ctx: JobContext, payload: GenerateImage) -> dict[str, Any]:
         png = _generate(ctx, gen, payload, structured, adapter)
     except AdapterLoadError as e:
         raise PermanentJobError(f"the tailored model's adapter could not be loaded: {e}", code=500) from e
+    if payload.moderate_output:
+        _moderate(ctx, png, "visual output")
     data, ext, content_type = _encode(png, payload.output_type)
     key = f"generated/{ctx.organization_id}/{uuid.uuid4().hex}.{ext}"
     ctx.blobs.put(key, data, content_type)

@@ -15,6 +15,7 @@ from tailor.api.schemas.v1_models import (
     START_TRAINING_DOC,
     ModelCreate,
     ModelUpdate,
+    UploadModelRequest,
     render_checkpoint,
     render_model,
     render_progress,
@@ -25,6 +26,7 @@ from tailor.domain import models as rules
 from tailor.domain.errors import InvalidInput, NotFound
 from tailor.domain.models import BASE_MODEL_CARD, BASE_MODEL_NAME, render_version
 from tailor.domain.signing import LinkSigner
+from tailor.services import model_upload as upload_svc
 from tailor.services import models as svc
 from tailor.store import checkpoints as ckpt_store
 from tailor.store import models as model_store
@@ -59,7 +61,33 @@ def create_model(
         dataset_id=body.dataset_id,
         training_mode=body.training_mode.value,
         description=body.description,
+        custom_metadata=body.custom_metadata,
     )
+    return _one(signer, session, base_url, model)
+
+
+@router.post(
+    "/models/upload_model",
+    summary="Upload a LoRA trained elsewhere (status Syncing, then Completed or Failed)",
+    responses={
+        415: {"description": "model_url does not name a .safetensors file"},
+        422: {"description": "model_url is not a public http(s) URL"},
+    },
+)
+def upload_model(
+    body: UploadModelRequest,
+    rt: RuntimeDep,
+    session: SessionDep,
+    org: CurrentOrg,
+    base_url: BaseUrl,
+    signer: Signer,
+) -> dict[str, Any]:
+    params = body.project_parameters.model_dump(mode="json") if body.project_parameters else None
+    model = upload_svc.start_upload(
+        session, org.organization_id, model_url=body.model_url, model_name=body.model_name,
+        project_id=body.project_id, project_parameters=params, description=body.description,
+        custom_metadata=body.custom_metadata, allow_private_urls=rt.settings.allow_private_urls,
+    )  # fmt: skip
     return _one(signer, session, base_url, model)
 
 
@@ -94,7 +122,8 @@ def list_project_models(
 def get_model(
     model_id: Id, rt: RuntimeDep, session: SessionDep, org: CurrentOrg, base_url: BaseUrl, signer: Signer
 ) -> dict[str, Any]:
-    return _one(signer, session, base_url, svc.get_model(session, org.organization_id, model_id))
+    model = svc.get_model(session, org.organization_id, model_id, include_deleted=True)
+    return _one(signer, session, base_url, model)
 
 
 @router.put("/models/{model_id}", summary="Update a model (name, description, active version)")
@@ -114,6 +143,7 @@ def update_model(
         name=body.name,
         description=body.description,
         active_model_version=body.active_model_version,
+        custom_metadata=body.custom_metadata,
     )
     return _one(signer, session, base_url, model)
 

@@ -48,10 +48,12 @@ async def generate_tailored(
         steps_num=body.steps_num,
         seed=generation.new_seed(body.seed),
         influence=body.tailored_model_influence,
+        moderate_output=body.visual_output_content_moderation,
     )
     req = await run_in_threadpool(
         generation.submit_image, rt, session, principal, payload,
         endpoint="/v2/image/generate/tailored", images=[], webhook_url=body.webhook_url,
+        moderate_prompt=body.prompt_content_moderation,
     )  # fmt: skip
     return await answer(rt, base_url, req, body.sync)
 
@@ -75,9 +77,12 @@ async def generate_base(
         steps_num=body.steps_num,
         seed=generation.new_seed(body.seed),
         output_type=body.output_type,
+        moderate_input=body.visual_input_content_moderation,
+        moderate_output=body.visual_output_content_moderation,
     )
     req = await run_in_threadpool(
         generation.submit_image, rt, session, principal, payload,
         endpoint="/v2/image/generate", images=body.images or [], webhook_url=body.webhook_url,
+        moderate_prompt=body.prompt_content_moderation,
     )  # fmt: skip
     return await answer(rt, base_url, req, body.sync)

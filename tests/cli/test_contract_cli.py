@@ -1,0 +1,50 @@
+"""``tailor model upload``, ``prompt-diff`` and ``dataset download`` through the real entry point
+against a live server (``text-to-image`` and ``generate-lite`` call SDK methods tested in
+tests/client/test_contract_sdk.py)."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+from tailor.bootstrap import Runtime
+from tailor.store.db import session_scope
+from tailor.store.tables import Dataset
+from tests.cli.conftest import Result
+from tests.client.test_contract_sdk import _serve
+from tests.engine.api_helpers import SP, adapter_bytes
+from tests.training.helpers import seed_dataset
+
+Run = Callable[..., Result]
+
+
+def test_contract_commands(tailor: Run, runtime: Runtime, token: str, tiny_dir: Path, tmp_path: Path) -> None:
+    runtime.settings.allow_private_urls = True
+    server, url = _serve(adapter_bytes(tiny_dir, 1))
+    try:
+        r = tailor("model", "upload", url, "--name", "byo", "--medium", "illustration", "--json")
+        assert r.rc == 0, r.stderr
+        model = r.json()
+        assert model["status"] == "Completed" and model["name"] == "byo"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    edited = json.loads(SP)
+    edited["lighting"]["conditions"] = "candlelight"
+    r = tailor("prompt-diff", SP, json.dumps(edited))
+    assert r.rc == 0, r.stderr
+    assert json.loads(r.stdout)["lighting"]["conditions"] == "candlelight"
+
+    dataset_id = seed_dataset(runtime, token, n=2).dataset_id
+    assert tailor("dataset", "download", str(dataset_id)).rc == 1  # a basic dataset: 409
+    with session_scope(runtime.sessions) as s:
+        ds = s.get(Dataset, dataset_id)
+        assert ds is not None
+        ds.upload_type = "advanced"
+    zpath, cpath = tmp_path / "d.zip", tmp_path / "c.jsonl"
+    r = tailor("dataset", "download", str(dataset_id), "-o", str(zpath), "--captions", str(cpath))
+    assert r.rc == 0, r.stderr
+    assert len(zipfile.ZipFile(zpath).namelist()) == 2 and len(cpath.read_text().splitlines()) == 2
