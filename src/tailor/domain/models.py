@@ -259,7 +259,6 @@ def export_key(model_prefix: str, step: int | None) -> str:
 # --- the model card shipped with a download ------------------------------------------------------
 
 BASE_MODEL_NAME = "BRIA-FIBO"
-TRAINING_VERSION = "fibo"  # the `training_version` of models Tailor trains (Bria's enum value)
 BASE_MODEL_CARD = "https://huggingface.co/briaai/FIBO"
 BASE_MODEL_LICENSE = "CC BY-NC 4.0"
 

@@ -67,7 +67,7 @@ def servable_model(session: Session, organization_id: int, model_id: int) -> tup
             f"tailored model {model_id} is {model.status}; only Completed models can generate",
             field=MODEL_FIELD,
         )
-    if (model.training_version or "") != rules.TRAINING_VERSION:
+    if (model.training_version or "") != rules.FIBO_VERSION:
         raise PreconditionFailed(
             f"tailored model {model_id} was not trained on FIBO "
             f"(training_version={model.training_version!r}); use /v1/text-to-image/tailored/{model_id}",

@@ -82,7 +82,7 @@ def create_model(
         description=description,
         status=ModelStatus.Created.value,
         training_mode=training_mode,
-        training_version=rules.TRAINING_VERSION,
+        training_version=rules.FIBO_VERSION,
         custom_metadata=metadata,
     )
 
@@ -204,13 +204,13 @@ def start_training(
     quotas.check(session, organization_id, quotas.ACTIVE_TRAININGS, max_active)
     model.status = rules.transition(model.status, ModelStatus.InProgress)
     model.training_parameters = chosen.to_dict()
-    model.training_version = rules.TRAINING_VERSION
+    model.training_version = rules.FIBO_VERSION
     model.visual_schema = dataset.visual_schema
     model.caption_prefix = dataset.caption_prefix
     model.error = None
     model.training_progress = rules.training_progress(0, chosen.total_training_steps)
     if project is not None:
-        project.training_version = rules.TRAINING_VERSION
+        project.training_version = rules.FIBO_VERSION
     job = enqueue(session, TRAIN_MODEL, TrainModel(model_id=model.id), organization_id=organization_id)
     model.job_id = job.id
     session.flush()

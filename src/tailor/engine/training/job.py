@@ -373,7 +373,7 @@ class TrainingJob:
         model.adapter_key = final_key
         model.adapter_sha256 = sha256
         model.active_model_version = step
-        model.training_version = rules.TRAINING_VERSION
+        model.training_version = rules.FIBO_VERSION
         model.training_progress = rules.training_progress(
             step,
             step,
