@@ -1,8 +1,14 @@
 """H.264 MP4 from RGB frames with PyAV, byte-identical for identical frames.
 
 No wall-clock value enters the file: the muxer and the encoder run in FFmpeg's bitexact mode (no
-creation time, no library version strings), timestamps are frame indices at the clip's frame
-rate, and x264 runs with a fixed thread count so that its output does not depend on the host.
+creation time, no library version strings) and timestamps are frame indices at the clip's frame
+rate. Three settings keep equal frames giving equal bytes:
+
+- x264's macroblock-tree rate control is off (``mbtree=0``): with it, the same frames encoded
+  repeatedly in a process that also runs torch gave a few different byte strings;
+- x264 runs on one thread (PyAV otherwise asks for one per core, and the output may depend on it);
+- RGB is converted to YUV 4:2:0 here, in integer arithmetic, rather than by swscale, whose SIMD
+  paths differ between CPUs; every byte of each frame, row padding included, is written.
 """
 
 from __future__ import annotations
@@ -16,7 +22,8 @@ from typing import Any
 
 CODEC = "libx264"
 PIXEL_FORMAT = "yuv420p"
-X264_OPTIONS = {"crf": "18", "preset": "medium", "threads": "4", "tune": "film"}
+ENCODER_THREADS = 1
+X264_OPTIONS = {"crf": "18", "preset": "medium", "tune": "film", "x264-params": "mbtree=0"}
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,40 @@ class ClipInfo:
     fps: float
     duration_s: float
     codec: str
+
+
+def rgb_to_yuv420p(rgb: Any) -> Any:
+    """(height, width, 3) uint8 RGB -> (height * 3 / 2, width) uint8 planar YUV 4:2:0 (BT.601,
+    limited range, chroma from the mean of each 2x2 block), in integers only."""
+    import numpy as np
+
+    px = rgb.astype(np.int32)
+    r, g, b = px[..., 0], px[..., 1], px[..., 2]
+    y = ((66 * r + 129 * g + 25 * b + 128) >> 8) + 16
+    h, w = r.shape
+    quad = px.reshape(h // 2, 2, w // 2, 2, 3)
+    m = (quad[:, 0, :, 0] + quad[:, 0, :, 1] + quad[:, 1, :, 0] + quad[:, 1, :, 1] + 2) >> 2
+    r2, g2, b2 = m[..., 0], m[..., 1], m[..., 2]
+    u = ((-38 * r2 - 74 * g2 + 112 * b2 + 128) >> 8) + 128
+    v = ((112 * r2 - 94 * g2 - 18 * b2 + 128) >> 8) + 128
+    planes = np.concatenate([y.reshape(-1), u.reshape(-1), v.reshape(-1)])
+    return np.clip(planes, 0, 255).astype(np.uint8).reshape(h * 3 // 2, w)
+
+
+def yuv_frame(yuv: Any, width: int, height: int) -> Any:
+    """A yuv420p frame whose every byte is set, the row padding included (zeros): the encoder
+    reads whole rows, and memory left as it was found made equal frames encode differently."""
+    import av
+    import numpy as np
+
+    frame = av.VideoFrame(width, height, PIXEL_FORMAT)
+    chroma = yuv[height:].reshape(2, height // 2, width // 2)
+    planes = (yuv[:height], chroma[0], chroma[1])
+    for plane, data in zip(frame.planes, planes, strict=True):
+        rows = np.zeros((data.shape[0], plane.line_size), dtype=np.uint8)
+        rows[:, : data.shape[1]] = data
+        plane.update(rows.tobytes())
+    return frame
 
 
 def encode_mp4(frames: Any, fps: int) -> bytes:
@@ -62,8 +103,9 @@ def _write(path: str, video: Any, fps: int) -> None:
         stream.width, stream.height, stream.pix_fmt = width, height, PIXEL_FORMAT
         stream.time_base = Fraction(1, fps)
         stream.codec_context.flags |= av.codec.context.Flags.bitexact
+        stream.codec_context.thread_count = ENCODER_THREADS  # else PyAV asks for one per core
         for i in range(n):
-            frame = av.VideoFrame.from_ndarray(video[i], format="rgb24")
+            frame = yuv_frame(rgb_to_yuv420p(video[i]), width, height)
             frame.pts = i
             for packet in stream.encode(frame):
                 container.mux(packet)
