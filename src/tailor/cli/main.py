@@ -31,6 +31,7 @@ COMMAND_MODULES: list[str] = [
     "tailor.cli.datasets",
     "tailor.cli.models",
     "tailor.cli.generate",
+    "tailor.cli.video",
 ]
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+from pathlib import Path
 from typing import Any
 
 from tailor.client._core import Call, body
@@ -73,6 +75,38 @@ def structured_prompt_call(
         return Call("POST", "/v2/structured_prompt/generate", json=payload)
     payload["tailored_model_id"] = str(model_id)
     return Call("POST", "/v2/structured_prompt/generate/tailored", json=payload)
+
+
+VIDEO = "/v2/video/generate/tailored/image-to-video"
+
+
+def image_value(image: str | bytes | Path) -> str:
+    """An image as the API takes it: an http(s) URL as is, bytes or a file as base64."""
+    if isinstance(image, bytes):
+        return base64.b64encode(image).decode()
+    if isinstance(image, Path):
+        return base64.b64encode(image.read_bytes()).decode()
+    return image
+
+
+def video_call(
+    *,
+    image: str | bytes | Path,
+    model_id: int | str,
+    seed: int | None,
+    webhook_url: str | None,
+    extra: dict[str, Any],
+) -> Call:
+    """``/v2/video/generate/tailored/image-to-video``: always asynchronous (202)."""
+    payload = body(
+        tailored_model_id=str(model_id),
+        image=image_value(image),
+        seed=seed,
+        webhook_url=webhook_url,
+        sync=False,
+        **extra,
+    )
+    return Call("POST", VIDEO, json=payload)
 
 
 def accepted_or_result(data: Any) -> GenerationResult | RequestAccepted:
