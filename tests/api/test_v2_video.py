@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -226,3 +228,47 @@ def test_bria_client_runs_the_endpoint(bria: BriaSyncClient, model: int) -> None
     video = httpx.get(res.result.video_url, timeout=30)
     assert video.status_code == 200 and probe_mp4(video.content).frames == 5
     assert Image.open(io.BytesIO(picture())).size == (96, 64)
+
+
+class _Files(BaseHTTPRequestHandler):
+    pages: dict[str, bytes] = {}
+
+    def do_GET(self) -> None:  # noqa: N802
+        data = type(self).pages.get(self.path)
+        self.send_response(200 if data is not None else 404)
+        self.send_header("Content-Length", str(len(data or b"")))
+        self.end_headers()
+        self.wfile.write(data or b"")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def image_host() -> Iterator[tuple[str, type[_Files]]]:
+    handler = type("Files", (_Files,), {"pages": {}})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", handler
+    server.shutdown()
+
+
+async def test_image_urls_are_fetched_by_the_worker_and_checked_there(
+    client: httpx.AsyncClient,
+    auth: dict[str, str],
+    model: int,
+    runtime: Runtime,
+    worker: object,
+    image_host: tuple[str, type[_Files]],
+) -> None:
+    r = await client.post(URL, json=body(model, "http://127.0.0.1:9/a.png"), headers=auth)
+    assert r.status_code == 400 and "image" in r.json()["error"]["message"]  # private address
+    runtime.settings.allow_private_urls = True
+    base, files = image_host
+    files.pages.update({"/ok.png": picture(64, 64), "/note.txt": b"just some text, not an image"})
+    done = await submit_and_wait(client, auth, body(model, f"{base}/ok.png", seed=3))
+    assert probe_mp4(await clip_of(client, done)).frames == 5
+    done = await submit_and_wait(client, auth, body(model, f"{base}/note.txt"))
+    assert done["status"] == "ERROR" and done["error"]["code"] == 415, done
+    assert "not a jpg, png or webp" in done["error"]["message"]
