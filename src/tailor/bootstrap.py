@@ -14,6 +14,7 @@ from tailor.bridge.service import Bridge, build_bridge
 from tailor.config import Settings
 from tailor.domain.signing import UrlSigner
 from tailor.engine.generation import Generator
+from tailor.engine.video.generator import VideoGenerator
 from tailor.infra.outbound import OutboundSlots
 from tailor.jobs.context import JobContext
 from tailor.jobs.queue import JobQueue
@@ -36,6 +37,8 @@ class Resources:
         self._lock = threading.Lock()
         self._bridge: Bridge | None = None
         self._generator: Generator | None = None
+        self._video: VideoGenerator | None = None
+        self._video_lock = threading.Lock()  # loading the video model never blocks the other resources
 
     def bridge(self) -> Bridge:
         with self._lock:
@@ -49,6 +52,14 @@ class Resources:
             if self._generator is None:
                 self._generator = Generator(self.settings, self.blobs)
             return self._generator
+
+    def video(self) -> VideoGenerator:
+        """The video generator, loaded by the first video job (a process that never makes video never
+        loads it); raises ``VideoModelUnavailable`` when the weights cannot be loaded."""
+        with self._video_lock:
+            if self._video is None:
+                self._video = VideoGenerator(self.settings)
+            return self._video
 
     @property
     def loaded_generator(self) -> Generator | None:

@@ -169,6 +169,22 @@ class Settings(BaseSettings):
         None, ge=1, description="Cap on denoising steps, for CPU development (unset: steps_num as asked)."
     )
 
+    video_model: str = Field(
+        "auto",
+        description="Image-to-video model: hub id (Wan-AI/Wan2.2-TI2V-5B-Diffusers), local diffusers dir, "
+        "'tiny', or 'auto' (tiny when TAILOR_BASE_MODEL is tiny, else Wan 2.2 TI2V-5B). Loaded on the "
+        "first video job only.",
+    )
+    video_device: str | None = Field(
+        None,
+        description="Device of the video model, e.g. cuda:1 for a GPU of its own (default: TAILOR_DEVICE).",
+    )
+    video_steps: int | None = Field(
+        None,
+        ge=1,
+        description="Denoising steps per clip (unset: the model's default, 50 for Wan 2.2 TI2V-5B).",
+    )
+
     # --- training ------------------------------------------------------------------------------
     training_seed: int = Field(10, description="Seed of data order, noise and timesteps (per step).")
     training_grad_accumulation: int = Field(

@@ -32,6 +32,7 @@ COMMAND_MODULES: list[str] = [
     "tailor.cli.models",
     "tailor.cli.generate",
     "tailor.cli.contract",
+    "tailor.cli.video",
 ]
 
 

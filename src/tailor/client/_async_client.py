@@ -25,6 +25,7 @@ from tailor.client._generation import (
     lite_image_call,
     lite_structured_prompt_call,
     structured_prompt_call,
+    video_call,
 )
 from tailor.client._images import AsyncImages
 from tailor.client._models import (
@@ -117,6 +118,27 @@ class AsyncTailor:
             webhook_url=webhook_url,
             extra=extra,
         )
+        return await self._submit(call, wait, timeout, on_progress)
+
+    async def generate_video(
+        self,
+        image: str | bytes | Path,
+        *,
+        model_id: int | str,
+        seed: int | None = None,
+        webhook_url: str | None = None,
+        wait: bool = True,
+        timeout: float = 3600,
+        on_progress: StatusFn | None = None,
+        **extra: Any,
+    ) -> GenerationResult | RequestAccepted:
+        """Animate an image a tailored model made into a 5-second MP4 (``result.video_url``).
+
+        ``image``: an http(s) URL, base64 text, bytes or a file path. With ``wait`` (default)
+        returns the finished GenerationResult (``on_progress`` sees each status, with
+        ``progress.step`` / ``progress.total_steps`` while it renders), else the RequestAccepted.
+        """
+        call = video_call(image=image, model_id=model_id, seed=seed, webhook_url=webhook_url, extra=extra)
         return await self._submit(call, wait, timeout, on_progress)
 
     async def generate_structured_prompt(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+from pathlib import Path
 from typing import Any
 
 from tailor.client._core import Call, body
@@ -118,6 +120,36 @@ def diff_call(
 def legacy_call(model_id: int | str, prompt: str, fields: dict[str, Any]) -> Call:
     """The legacy ``/v1/text-to-image/tailored/{model_id}`` (v1 field names; sync by default)."""
     return Call("POST", f"/v1/text-to-image/tailored/{model_id}", json=body(prompt=prompt, **fields))
+VIDEO = "/v2/video/generate/tailored/image-to-video"
+
+
+def image_value(image: str | bytes | Path) -> str:
+    """An image as the API takes it: an http(s) URL as is, bytes or a file as base64."""
+    if isinstance(image, bytes):
+        return base64.b64encode(image).decode()
+    if isinstance(image, Path):
+        return base64.b64encode(image.read_bytes()).decode()
+    return image
+
+
+def video_call(
+    *,
+    image: str | bytes | Path,
+    model_id: int | str,
+    seed: int | None,
+    webhook_url: str | None,
+    extra: dict[str, Any],
+) -> Call:
+    """``/v2/video/generate/tailored/image-to-video``: always asynchronous (202)."""
+    payload = body(
+        tailored_model_id=str(model_id),
+        image=image_value(image),
+        seed=seed,
+        webhook_url=webhook_url,
+        sync=False,
+        **extra,
+    )
+    return Call("POST", VIDEO, json=payload)
 
 
 def accepted_or_result(data: Any) -> GenerationResult | RequestAccepted:

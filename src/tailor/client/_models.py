@@ -179,6 +179,7 @@ class RequestStatus(TailorObject):
     request_id: str | None = None
     result: dict[str, Any] | None = None
     error: Any = None
+    progress: dict[str, Any] | None = None  # while IN_PROGRESS: stage, step, total_steps
 
     @property
     def is_terminal(self) -> bool:

@@ -183,6 +183,16 @@ class TailoredStructuredPrompt:
 
 
 @dataclass(frozen=True)
+class GenerateVideo:
+    """A tailored model's image animated into a clip: the image is in the blob store or at a URL."""
+
+    seed: int
+    model_id: int
+    image_key: str | None = None  # an inline image, kept in the blob store at submit
+    image_url: str | None = None  # an image URL, fetched by the worker
+
+
+@dataclass(frozen=True)
 class CaptionImage:
     image_id: int
     dataset_id: int
@@ -291,6 +301,8 @@ STRUCTURED_PROMPT = JobKind("structured_prompt", StructuredPrompt, Priority.INTE
 TAILORED_STRUCTURED_PROMPT = JobKind(
     "structured_prompt_tailored", TailoredStructuredPrompt, Priority.INTERACTIVE
 )
+# Its own kind, so that a worker (`tailor worker --kinds generate_video`) can own a GPU for video.
+GENERATE_VIDEO = JobKind("generate_video", GenerateVideo, Priority.LONG)
 CAPTION_IMAGE = JobKind("caption_image", CaptionImage, Priority.BACKGROUND)
 # An upload reads its archive once; a second attempt would add the images it already added.
 BULK_UPLOAD = JobKind("bulk_upload", BulkUpload, Priority.BACKGROUND, RetryPolicy(max_attempts=1))
@@ -318,6 +330,7 @@ ALL_KINDS: tuple[JobKind[Any], ...] = (
     GENERATE_IMAGE,
     STRUCTURED_PROMPT,
     TAILORED_STRUCTURED_PROMPT,
+    GENERATE_VIDEO,
     CAPTION_IMAGE,
     BULK_UPLOAD,
     TRAIN_MODEL,

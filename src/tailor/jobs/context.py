@@ -19,6 +19,7 @@ from tailor.store.leases import Lease
 if TYPE_CHECKING:  # types only: the composition root builds them (see ``bootstrap.Resources``)
     from tailor.bridge.service import Bridge
     from tailor.engine.generation import Generator
+    from tailor.engine.video.generator import VideoGenerator
 
 
 class Resources(Protocol):
@@ -27,6 +28,8 @@ class Resources(Protocol):
     def bridge(self) -> Bridge: ...
 
     def generator(self) -> Generator: ...
+
+    def video(self) -> VideoGenerator: ...
 
 
 @dataclass

@@ -1,8 +1,8 @@
 """``/files/<key>``: blobs served through signed, expiring links (no api_token needed).
 
 A link bound to an API token (``tok``) stops working when that token is revoked or deleted. The
-content type comes from the bytes, never from the key: JPEG, PNG and WebP are served inline as
-themselves, anything else as an ``application/octet-stream`` (or zip) attachment, and every answer
+content type comes from the bytes, never from the key: JPEG, PNG, WebP and MP4 are served inline
+as themselves, anything else as an ``application/octet-stream`` (or zip) attachment, and every answer
 carries a sandboxing Content-Security-Policy, so no blob can ever be rendered as a page of the API's
 origin (with ``X-Content-Type-Options: nosniff`` from the middleware, a PNG with HTML appended stays
 a PNG).
@@ -42,6 +42,8 @@ def media_type_of(head: bytes) -> tuple[str, bool]:
     for magic, offset, media in _INLINE_TYPES:
         if head[offset : offset + len(magic)] == magic and (offset == 0 or head.startswith(b"RIFF")):
             return media, True
+    if head[4:8] == b"ftyp":  # an ISO media file (the clips of image-to-video)
+        return "video/mp4", True
     if head.startswith(b"PK\x03\x04"):
         return "application/zip", False
     return "application/octet-stream", False

@@ -1,6 +1,7 @@
 // The generation playground: prompt or structured prompt, influence, aspect ratio, seed; a gallery
-// of results with "recreate" (same structured prompt + seed) and "refine" (structured prompt + an edit).
-import { api, list, V1, waitForRequest } from "../api.js";
+// of results with "recreate" (same structured prompt + seed), "refine" (structured prompt + an edit) and,
+// for tailored models, "animate" (a 5-second clip from the image, played inline).
+import { api, fileToBase64, list, V1, waitForRequest } from "../api.js";
 import { busy, field, h, page, pretty, select } from "../ui.js";
 
 const RATIOS = ["1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9"];
@@ -56,6 +57,33 @@ export async function render(root, { params }) {
     return { ...result, request_id: started.request_id };
   }
 
+  function saveGallery() {
+    sessionStorage.setItem(STORE, JSON.stringify(gallery.slice(0, 24)));
+  }
+
+  // The image is sent as base64 (read from its signed link, same origin), so the worker never has
+  // to fetch a URL of this server.
+  async function animate(item, note) {
+    const res = await fetch(item.image_url);
+    if (!res.ok) throw new Error(`cannot read the image (HTTP ${res.status})`);
+    const image = await fileToBase64(await res.blob());
+    const body = { tailored_model_id: String(item.model), image, sync: false };
+    if (item.seed !== undefined && item.seed !== null) body.seed = item.seed;
+    const started = await api("POST", "/v2/video/generate/tailored/image-to-video", { json: body });
+    const result = await waitForRequest(started.request_id, (st) => {
+      const p = st.progress || {};
+      note.textContent = p.total_steps ? `Animating: step ${p.step || 0} of ${p.total_steps}` : `Animating (${p.stage || st.status.toLowerCase()})…`;
+    }, 3600000);
+    item.video_url = result.video_url;
+    item.video_prompt = result.prompt;
+    saveGallery();
+    note.textContent = `Clip ready: ${result.frames} frames at ${result.fps} fps.`;
+  }
+
+  function player(item) {
+    return h("video", { src: item.video_url, controls: true, loop: true, muted: true, playsinline: true, preload: "auto", class: "clip", "aria-label": `Animated clip of ${item.prompt || "the image"}` });
+  }
+
   function drawGallery() {
     grid.replaceChildren(...(gallery.length ? gallery.map(card) : [h("p", { class: "empty" }, "Results appear here.")]));
   }
@@ -74,12 +102,27 @@ export async function render(root, { params }) {
       status.textContent = "Describe the change in the prompt box, then generate.";
       prompt.focus();
     });
+    const note = h("div", { class: "muted", "aria-live": "polite" });
+    const animateBtn = item.model ? h("button", { type: "button", class: "secondary" }, item.video_url ? "Animate again" : "Animate") : null;
+    const media = h("div", {}, item.video_url ? player(item) : null);
+    const animErrors = h("div");
+    if (animateBtn) {
+      animateBtn.addEventListener("click", () => {
+        animErrors.replaceChildren();
+        busy(animateBtn, async () => {
+          await animate(item, note);
+          media.replaceChildren(player(item));
+        }, animErrors);
+      });
+    }
     return h("figure", { class: "card" },
       h("img", { src: item.image_url, alt: item.prompt || "Generated image" }),
+      media,
       h("figcaption", { class: "body" },
         h("div", {}, item.prompt || "(from a structured prompt)"),
         h("div", { class: "muted" }, `seed ${item.seed ?? "—"} · ${item.aspect_ratio || ""} · ${item.model ? `model #${item.model}` : "base model"}`),
-        h("div", { class: "row mt" }, recreate, refine, h("a", { href: item.image_url, download: "", class: "button secondary" }, "Download")),
+        h("div", { class: "row mt" }, recreate, refine, animateBtn, h("a", { href: item.image_url, download: "", class: "button secondary" }, "Download")),
+        note, animErrors,
         item.structured_prompt ? h("details", {}, h("summary", {}, "Structured prompt"), h("pre", {}, pretty(item.structured_prompt))) : null));
   }
 
@@ -106,7 +149,7 @@ export async function render(root, { params }) {
         image_url: r.image_url, seed: r.seed ?? body.seed, structured_prompt: r.structured_prompt,
         prompt: body.prompt || "", aspect_ratio: body.aspect_ratio, model: body.tailored_model_id || "", request_id: r.request_id,
       });
-      sessionStorage.setItem(STORE, JSON.stringify(gallery.slice(0, 24)));
+      saveGallery();
       status.textContent = `Done (seed ${r.seed ?? "—"}).`;
       if (r.structured_prompt) sp.value = pretty(r.structured_prompt);
       if (r.seed !== undefined && r.seed !== null) seed.value = r.seed;
