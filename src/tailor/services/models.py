@@ -24,6 +24,7 @@ from tailor.domain.errors import Conflict, InvalidInput, NotFound, PreconditionF
 from tailor.domain.jobs import TRAIN_MODEL, TrainModel
 from tailor.jobs.queue import JobQueue, enqueue
 from tailor.services import quotas
+from tailor.services.queue_status import queue_body
 from tailor.services.training import choose_parameters
 from tailor.store import checkpoints as ckpt_store
 from tailor.store import models as store
@@ -232,6 +233,13 @@ def refresh(session: Session, model: TailoredModel) -> None:
         return
     settle(model, job)
     session.flush()
+
+
+def training_queue(session: Session, model: TailoredModel, worker_timeout_s: float) -> dict[str, Any] | None:
+    """Where a training model's job stands (queued behind what, or running); None when not training."""
+    if not rules.is_training(model.status) or model.job_id is None:
+        return None
+    return queue_body(session, store.get_job(session, model.job_id), worker_timeout_s)
 
 
 def settle(model: TailoredModel, job: Job | None) -> None:

@@ -94,7 +94,12 @@ def list_project_models(
 def get_model(
     model_id: Id, rt: RuntimeDep, session: SessionDep, org: CurrentOrg, base_url: BaseUrl, signer: Signer
 ) -> dict[str, Any]:
-    return _one(signer, session, base_url, svc.get_model(session, org.organization_id, model_id))
+    model = svc.get_model(session, org.organization_id, model_id)
+    body = _one(signer, session, base_url, model)
+    queue = svc.training_queue(session, model, rt.settings.heartbeat_timeout_s)
+    if queue is not None:
+        body["queue"] = queue
+    return body
 
 
 @router.put("/models/{model_id}", summary="Update a model (name, description, active version)")

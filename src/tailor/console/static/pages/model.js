@@ -66,7 +66,9 @@ function progressPanel(model, points, onStop) {
     h("div", { class: "row" }, h("h2", { id: "prog-title" }, "Training progress"), h("span", { class: "spacer" }), ACTIVE.has(model.status) ? stop : null),
     h("progress", { max: total || 1, value: tp.step || 0, "aria-label": "Training steps" }),
     h("p", { id: "progress-text", "aria-live": "polite" },
-      `Step ${tp.step ?? 0} of ${total || "?"} · loss ${tp.loss !== null && tp.loss !== undefined ? Number(tp.loss).toFixed(4) : "—"} · ETA ${duration(tp.eta_seconds)}`),
+      `Step ${tp.step ?? 0} of ${total || "?"} · loss ${tp.loss !== null && tp.loss !== undefined ? Number(tp.loss).toFixed(4) : "—"}` +
+        (ACTIVE.has(model.status) ? ` · ETA ${duration(tp.eta_seconds)}` : ` · ${model.status}`)),
+    model.queue && model.queue.state === "queued" ? h("p", { id: "queue-text", class: "hint" }, `Waiting for a worker: ${model.queue.message}.`) : null,
     lossChart(points, total),
     samples.length ? h("div", {}, h("h3", { class: "mt" }, "Samples"), h("div", { class: "samples" }, samples.map((u, i) => h("img", { src: u, alt: `Sample ${i + 1}` })))) : null);
 }

@@ -6,6 +6,18 @@ import { busy, field, h, page, pretty, select } from "../ui.js";
 const RATIOS = ["1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9"];
 const STORE = "tailor.gallery";
 
+/** "queued, position 2: behind 1 running train_model job", "running (step 3 of 20)"... */
+export function describeStatus(st) {
+  const q = st.queue || {};
+  const p = st.progress || {};
+  if (q.state === "running" || (!q.state && st.status === "IN_PROGRESS")) {
+    const step = p.step && p.total_steps ? ` (step ${p.step} of ${p.total_steps})` : "";
+    return `Running${step}…`;
+  }
+  if (q.message) return q.message.charAt(0).toUpperCase() + q.message.slice(1) + ".";
+  return `Request ${st.request_id}: ${st.status}`;
+}
+
 function loadGallery() {
   try { return JSON.parse(sessionStorage.getItem(STORE) || "[]"); } catch { return []; }
 }
@@ -52,7 +64,7 @@ export async function render(root, { params }) {
     const started = await api("POST", path, { json: body });
     if (started && started.result) return { ...started.result, request_id: started.request_id };
     status.textContent = `Request ${started.request_id} is running…`;
-    const result = await waitForRequest(started.request_id, (st) => { status.textContent = `Request ${started.request_id}: ${st.status}`; });
+    const result = await waitForRequest(started.request_id, (st) => { status.textContent = describeStatus(st); });
     return { ...result, request_id: started.request_id };
   }
 

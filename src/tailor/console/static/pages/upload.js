@@ -69,7 +69,8 @@ export function uploader(dataset, onDone) {
       for (;;) {
         const st = await api("GET", `${V1}/datasets/${dataset.id}/images/bulk-upload/status`);
         bar.value = 0.5 + (Number(st.progress_percentage) || 0) / 200;
-        status.textContent = `Bulk upload ${st.status}: ${st.done ?? 0} done, ${st.failed ?? 0} failed.`;
+        const waiting = st.queue && st.queue.state === "queued" ? ` (${st.queue.message})` : "";
+        status.textContent = `Bulk upload ${st.status}: ${st.done ?? 0} done, ${st.failed ?? 0} failed${waiting}.`;
         if (st.status === "completed" || st.status === "failed") {
           const bad = (st.failed_images || []).map((f) => `${f.filename}: ${f.error_message}`);
           if (bad.length) errors.replaceChildren(errorBox(bad.join("\n")));
