@@ -9,7 +9,7 @@ const EXPERT = [
   ["total_training_steps", "Total training steps", { min: 1, max: 5000, step: 1, value: 750 }, "1 to 5000"],
   ["rank", "LoRA rank", { min: 4, max: 256, step: 1, value: 128 }, "4 to 256"],
   ["checkpoint_interval", "Checkpoint interval", { min: 100, step: 1, value: 500 }, "at least 100 steps"],
-  ["lr_warmup_steps", "Warm-up steps", { min: 0, max: 1000, step: 1, value: 100 }, "0 to 1000"],
+  ["lr_warmup_steps", "Warm-up steps", { min: 0, max: 1000, step: 1, placeholder: "automatic", required: false }, "0 to 1000, fewer than the total steps; empty: 100, or a tenth of a run of 200 steps or less"],
 ];
 const SCHEDULERS = ["constant_with_warmup", "constant", "linear", "cosine", "cosine_with_restarts", "polynomial"];
 const ACTIVE = new Set(["InProgress", "Stopping"]);
@@ -42,7 +42,7 @@ function trainingForm(model, onStarted) {
     if (!form.reportValidity()) return;
     const body = {};
     if (model.training_mode === "expert") {
-      for (const [k, v] of new FormData(form).entries()) body[k] = k === "lr_scheduler" ? v : Number(v);
+      for (const [k, v] of new FormData(form).entries()) if (v !== "") body[k] = k === "lr_scheduler" ? v : Number(v);
     }
     busy(submit, async () => {
       await api("POST", `${V1}/models/${model.id}/start_training`, { json: body });
