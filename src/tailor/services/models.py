@@ -7,6 +7,7 @@ the route so this module stays free of ML imports).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -295,6 +296,13 @@ def delete_checkpoint(
 
 
 # --- download ------------------------------------------------------------------------------------
+
+
+def download_name(model: TailoredModel) -> str:
+    """The file name a download is saved as: ``<model name>-<step N|final>.zip``, file-name safe."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", model.name or "").strip("-.")[:60] or f"model-{model.id}"
+    version = f"step{model.active_model_version}" if model.active_model_version is not None else "final"
+    return f"{stem}-{version}.zip"
 
 
 def download(

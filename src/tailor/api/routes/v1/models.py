@@ -208,10 +208,12 @@ def download_model(
         write_export_zip,
         base_model=rt.settings.base_model,
     )
+    model = svc.get_model(session, org.organization_id, model_id)
     return {
-        "download_url": f"{base_url}{signer.path(key)}",
+        "download_url": f"{base_url}{signer.path(key)}&name={svc.download_name(model)}",
         "base_model_name": BASE_MODEL_NAME,
         "base_model_card": BASE_MODEL_CARD,
+        "base_model_weights": rt.settings.base_model,  # Tailor: which weights the adapter was trained on
     }
 
 

@@ -1,7 +1,7 @@
 // One model: training (expert form, start/stop, live progress, loss chart), checkpoints, download.
 import { api, V1 } from "../api.js";
 import { lossChart } from "../chart.js";
-import { badge, busy, duration, errorBox, field, flash, h, page, select, when } from "../ui.js";
+import { badge, busy, duration, errorBox, field, flash, h, label, page, select, when } from "../ui.js";
 
 // The contract's ranges for expert training.
 const EXPERT = [
@@ -113,15 +113,17 @@ export async function render(root, { id }) {
     const model = await api("GET", `${V1}/models/${id}`);
     if (dlVersion !== null && String(model.active_model_version) !== dlVersion) dlOut.replaceChildren();
     dlVersion = String(model.active_model_version);
-    const [checkpoints, project] = await Promise.all([
+    const [checkpoints, project, dataset] = await Promise.all([
       api("GET", `${V1}/models/${id}/checkpoints`).catch(() => ({ checkpoints: [] })),
       api("GET", `${V1}/projects/${model.project_id}`).catch(() => null),
+      api("GET", `${V1}/datasets/${model.dataset_id}?max_images=1`).catch(() => null),
     ]);
     const points = history(model, checkpoints.checkpoints || [], seen);
     const download = h("button", { type: "button", class: "secondary", disabled: model.status !== "Completed" }, "Download weights");
     download.addEventListener("click", () => busy(download, async () => {
       const d = await api("GET", `${V1}/models/${id}/download`);
-      dlOut.replaceChildren(h("p", {}, h("a", { href: d.download_url, download: "" }, "Download the adapter"), ` · base model: ${d.base_model_name || "—"}`));
+      const weights = d.base_model_weights && d.base_model_weights !== "briaai/FIBO" ? ` (trained on the weights "${d.base_model_weights}", not Bria's FIBO release)` : "";
+      dlOut.replaceChildren(h("p", {}, h("a", { href: d.download_url, download: "" }, "Download the adapter"), ` · base model: ${d.base_model_name || "—"}${weights}`));
     }, dlOut));
     const del = h("button", { type: "button", class: "danger" }, "Delete model");
     del.addEventListener("click", () => {
@@ -135,14 +137,16 @@ export async function render(root, { id }) {
         h("div", { class: "row" },
           h("dl", { class: "kv" },
             h("dt", {}, "Status"), h("dd", { id: "model-status" }, badge(model.status)),
-            h("dt", {}, "Mode"), h("dd", {}, model.training_mode || "—"),
-            h("dt", {}, "Dataset"), h("dd", {}, h("a", { href: `#/datasets/${model.dataset_id}` }, `Dataset ${model.dataset_id}`)),
+            h("dt", {}, "Mode"), h("dd", {}, label(model.training_mode)),
+            h("dt", {}, "Dataset"), h("dd", {}, h("a", { href: `#/datasets/${model.dataset_id}` }, dataset && dataset.name ? dataset.name : `Dataset ${model.dataset_id}`)),
             h("dt", {}, "Version"), h("dd", {}, model.training_version || "—"),
-            ...Object.entries(params).flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, String(v))])),
+            ...Object.entries(params).flatMap(([k, v]) => [h("dt", {}, label(k)), h("dd", {}, v === null ? "—" : String(v))])),
           h("span", { class: "spacer" }),
           model.status === "Completed" ? h("a", { class: "button", href: `#/playground?model=${id}` }, "Open in playground") : null,
           download, del),
-        model.error ? errorBox(`Training failed: ${model.error}`) : null, dlOut),
+        model.error ? errorBox(`Training failed: ${model.error}`) : null,
+        model.status === "Stopped" ? h("p", { class: "hint", id: "stopped-note" }, "Training was stopped before it finished, so this model cannot be served or downloaded and its checkpoints cannot be chosen (a stopped run cannot be resumed). Create a new model on the same dataset to train again.") : null,
+        dlOut),
       model.status === "Created" ? trainingForm(model, () => draw()) : null,
       model.training_progress || ACTIVE.has(model.status) ? progressPanel(model, points, () => draw()) : null,
       checkpointsPanel(model, checkpoints, () => draw())));
