@@ -28,7 +28,7 @@ ASSETS = {
 @lru_cache(maxsize=1)
 def _assets_dir() -> Path | None:
     try:
-        import swagger_ui_bundle
+        import swagger_ui_bundle  # type: ignore[import-untyped]
     except ImportError:  # pragma: no cover - installed with Tailor
         return None
     return Path(swagger_ui_bundle.swagger_ui_path)
