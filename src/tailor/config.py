@@ -122,6 +122,13 @@ class Settings(BaseSettings):
 
     # --- jobs and workers ----------------------------------------------------------------------
     workers: int = Field(1, ge=0, description="Local worker processes started by `tailor serve`.")
+    long_job_workers: int = Field(
+        1,
+        ge=0,
+        description="More local worker processes `tailor serve` keeps for long jobs (training); the "
+        "TAILOR_WORKERS ones then take only short jobs, so generation, captions and uploads never wait "
+        "behind training (0: every worker takes every kind).",
+    )
     sync_timeout_s: float = Field(60.0, description="How long a sync=true request waits before 202.")
     heartbeat_interval_s: float = Field(2.0, description="How often workers refresh their heartbeat.")
     heartbeat_timeout_s: float = Field(30.0, description="A worker silent this long is presumed dead.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 
 
@@ -15,7 +17,16 @@ async def test_openapi_and_docs(client: httpx.AsyncClient) -> None:
     r = await client.get("/openapi.json")
     assert r.status_code == 200
     assert r.json()["info"]["title"] == "Tailor"
-    assert (await client.get("/docs")).status_code == 200
+    docs = await client.get("/docs")
+    assert docs.status_code == 200
+    # every asset of the docs page comes from Tailor itself: it works offline
+    assets = re.findall(r"""(?:src|href)=["']([^"']+)["']|url: ?["']([^"']+)["']""", docs.text)
+    urls = [a or b for a, b in assets]
+    assert urls and all(u.startswith("/") for u in urls), urls
+    for u in urls:
+        r = await client.get(u)
+        assert r.status_code == 200 and r.content, u
+    assert (await client.get("/docs/assets/../../config.py")).status_code == 404
 
 
 async def test_unknown_path_uses_error_shape(client: httpx.AsyncClient) -> None:

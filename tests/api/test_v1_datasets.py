@@ -113,12 +113,39 @@ async def test_update_name_and_schema(client: httpx.AsyncClient, auth: dict[str,
     assert r.status_code == 200 and r.json()["visual_schema"] is None
 
 
-async def test_complete_needs_five_images(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
+async def _caption_all(client: httpx.AsyncClient, auth: dict[str, str], dataset_id: int) -> None:
+    """Write every image's caption by hand (no worker runs in these tests)."""
+    for img in (await client.get(f"{API}/datasets/{dataset_id}", headers=auth)).json()["images"]:
+        r = await client.put(
+            f"{API}/datasets/{dataset_id}/images/{img['id']}", json={"caption": CAPTION}, headers=auth
+        )
+        assert r.status_code == 200, r.text
+
+
+async def _ready(client: httpx.AsyncClient, auth: dict[str, str], dataset_id: int) -> None:
+    r = await client.put(f"{API}/datasets/{dataset_id}", json={"visual_schema": SCHEMA}, headers=auth)
+    assert r.status_code == 200, r.text
+    await _caption_all(client, auth, dataset_id)
+
+
+async def test_complete_refuses_what_cannot_train(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
     d = await _filled(client, auth, 4)
-    r = await client.put(f"{API}/datasets/{d['id']}", json={"status": "completed"}, headers=auth)
-    assert r.status_code == 409 and "5 images" in error_of(r)
+    complete = {"status": "completed"}
+    r = await client.put(f"{API}/datasets/{d['id']}", json=complete, headers=auth)
+    message = error_of(r)
+    assert r.status_code == 409 and "5 images (it has 4)" in message
+    assert "no visual_schema" in message and "4 image(s) have no caption" in message
+    await _ready(client, auth, d["id"])
+    r = await client.put(f"{API}/datasets/{d['id']}", json=complete, headers=auth)
+    assert r.status_code == 409 and "5 images" in error_of(r) and "caption" not in error_of(r)
+    # with a schema, an upload is captioned in the background: not ready until that is done
     assert (await upload(client, auth, d["id"], image_bytes())).status_code == 201
-    r = await client.put(f"{API}/datasets/{d['id']}", json={"status": "completed"}, headers=auth)
+    ds = (await client.get(f"{API}/datasets/{d['id']}", headers=auth)).json()
+    assert ds["captions_update_status"] == "in_progress"
+    r = await client.put(f"{API}/datasets/{d['id']}", json=complete, headers=auth)
+    assert r.status_code == 409 and error_of(r).count(";") == 0 and "still being captioned" in error_of(r)
+    await _caption_all(client, auth, d["id"])
+    r = await client.put(f"{API}/datasets/{d['id']}", json=complete, headers=auth)
     assert r.status_code == 200 and r.json()["status"] == "completed"
 
 
@@ -126,8 +153,7 @@ async def test_completed_dataset_is_frozen(
     client: httpx.AsyncClient, auth: dict[str, str], runtime: Runtime
 ) -> None:
     d = await _filled(client, auth, 5)
-    r = await client.put(f"{API}/datasets/{d['id']}", json={"visual_schema": SCHEMA}, headers=auth)
-    assert r.status_code == 200
+    await _ready(client, auth, d["id"])
     r = await client.put(f"{API}/datasets/{d['id']}", json={"status": "completed"}, headers=auth)
     assert r.status_code == 200
     image_id = (await client.get(f"{API}/datasets/{d['id']}", headers=auth)).json()["images"][0]["id"]
@@ -158,7 +184,7 @@ async def test_completed_dataset_is_frozen(
 
 async def test_clone(client: httpx.AsyncClient, auth: dict[str, str], runtime: Runtime) -> None:
     d = await _filled(client, auth, 5)
-    await client.put(f"{API}/datasets/{d['id']}", json={"visual_schema": SCHEMA}, headers=auth)
+    await _ready(client, auth, d["id"])
     src = (await client.get(f"{API}/datasets/{d['id']}", headers=auth)).json()
     img0 = src["images"][0]["id"]
     r = await client.put(f"{API}/datasets/{d['id']}/images/{img0}", json={"caption": CAPTION}, headers=auth)
@@ -227,6 +253,30 @@ async def test_regenerate_all_captions(
     assert {i["caption_source"] for i in images} == {"pending"}
     assert sorted(j["image_id"] for j in _caption_jobs(runtime)) == sorted(i["id"] for i in images)
     assert {j["dataset_id"] for j in _caption_jobs(runtime)} == {d["id"]}
+
+
+async def test_regenerate_can_spare_manual_captions_or_fill_only_the_missing(
+    client: httpx.AsyncClient, auth: dict[str, str], runtime: Runtime
+) -> None:
+    d = await _filled(client, auth, 3)
+    await client.put(f"{API}/datasets/{d['id']}", json={"visual_schema": SCHEMA}, headers=auth)
+    manual, _other, _third = (await client.get(f"{API}/datasets/{d['id']}/images", headers=auth)).json()
+    r = await client.put(
+        f"{API}/datasets/{d['id']}/images/{manual['id']}", json={"caption": CAPTION}, headers=auth
+    )
+    assert r.status_code == 200
+    base = f"{API}/datasets/{d['id']}/images"
+    r = await client.put(f"{base}?which=missing", headers=auth)
+    assert r.status_code == 202, r.text
+    by_id = {i["id"]: i for i in (await client.get(base, headers=auth)).json()}
+    assert by_id[manual["id"]]["caption_source"] == "manual" and by_id[manual["id"]]["caption"] == CAPTION
+    assert sorted(j["image_id"] for j in _caption_jobs(runtime)) == sorted(set(by_id) - {manual["id"]})
+    r = await client.put(f"{base}?which=automatic", headers=auth)
+    assert r.status_code == 202
+    assert manual["id"] not in {j["image_id"] for j in _caption_jobs(runtime)}
+    assert (await client.get(f"{base}/{manual['id']}", headers=auth)).json()["caption_source"] == "manual"
+    r = await client.put(f"{base}?which=nonsense", headers=auth)
+    assert r.status_code == 400 and "which" in error_of(r)
 
 
 async def test_other_organization_sees_nothing(

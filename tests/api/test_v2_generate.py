@@ -155,6 +155,11 @@ async def test_prompt_only_refine_and_recreate(
     made = json.loads(first["structured_prompt"])
     assert "boat" in made["short_description"].lower()
     image = await fetch_image(client, first["image_url"])
+    # every parameter that made it comes back, defaults included
+    params = first["parameters"]
+    assert params["aspect_ratio"] == "1:1" and params["tailored_model_id"] == str(model_a)
+    assert params["tailored_model_influence"] == 1.0 and params["guidance_scale"] == 5.0
+    assert params["steps_num"] == 50 and params["model_version"] == "final" and params["steps_run"] >= 1
 
     # recreate: the returned structured prompt and seed give the same bytes
     r = await client.post(

@@ -106,6 +106,39 @@ def test_zip_goes_through_bulk_upload(tailor: Run, tmp_path: Path) -> None:
     assert "Bulk upload completed: 3 added" in r.stdout
 
 
+def test_a_zip_to_a_basic_dataset_then_completion_says_what_is_missing_and_clone(
+    tailor: Run, tmp_path: Path
+) -> None:
+    pid = tailor("project", "create", "Zipped", "--type", "stylized_scene", "--json").json()["id"]
+    did = tailor("dataset", "create", str(pid), "basic", "--json").json()["id"]
+    archive = tmp_path / "images.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for f in write_pngs(tmp_path / "z", 5):
+            zf.write(f, f"nested/{f.name}")
+        zf.writestr("README.txt", "not an image")
+    up = tailor("dataset", "upload", str(did), str(archive))
+    assert up.rc == 0, up.stderr
+    assert "Uploaded 5 of 5 images" in up.stdout
+    done = tailor("dataset", "complete", str(did))
+    assert done.rc == 1 and "visual_schema" in done.stderr and "no caption" in done.stderr
+    assert tailor("dataset", "show", str(did), "--json").json()["status"] == "draft"
+    copy = tailor("dataset", "clone", str(did), "--name", "basic v2", "--json")
+    assert copy.rc == 0, copy.stderr
+    c = copy.json()
+    assert c["name"] == "basic v2" and c["status"] == "draft" and c["id"] != did and c["images_count"] == 5
+    plain = tailor("dataset", "clone", str(did))
+    assert plain.rc == 0 and f"Cloned dataset {did} into draft dataset" in plain.stdout
+
+
+def test_help_fits_a_narrow_terminal(tailor: Run) -> None:
+    for args in (["dataset", "upload", "--help"], ["model", "download", "--help"], ["--help"]):
+        r = tailor(*args, env_extra={"COLUMNS": "80"})
+        assert r.rc == 0, r.stderr
+        assert "<bool>" not in r.stdout and "…" not in r.stdout, r.stdout
+        assert max(len(line) for line in r.stdout.splitlines()) <= 80
+    assert "--no-increase-resolution" in tailor("dataset", "upload", "--help").stdout
+
+
 @pytest.mark.slow
 @needs("POST", f"{V1}/models/{{model_id}}/start_training")
 @needs("POST", "/v2/image/generate/tailored")
@@ -130,6 +163,9 @@ def test_train_wait_and_generate(tailor: Run, tmp_path: Path) -> None:
     assert f"Model {mid}: Completed" in trained.stdout
     ck = tailor("model", "checkpoints", str(mid), "--json")
     assert ck.rc == 0 and "checkpoints" in ck.json()
+    listed = tailor("model", "checkpoints", str(mid))
+    losses = [c["loss"] for c in ck.json()["checkpoints"] if c.get("loss") is not None]
+    assert listed.rc == 0 and all(f"{loss:.4g}" in listed.stdout for loss in losses), listed.stdout
 
     out = tmp_path / "out" / "tailored.png"
     gen = tailor(
@@ -144,6 +180,10 @@ def test_train_wait_and_generate(tailor: Run, tmp_path: Path) -> None:
     weights = tmp_path / "adapter.bin"
     dl = tailor("model", "download", str(mid), "-o", str(weights))
     assert dl.rc == 0 and weights.stat().st_size > 0
+    into = tailor("model", "download", str(mid), "-o", f"{tmp_path}/weights/")
+    assert into.rc == 0, into.stderr
+    (saved,) = (tmp_path / "weights").iterdir()
+    assert saved.name in ("v1-step2.zip", "v1-final.zip") and saved.stat().st_size > 0
 
 
 @needs("POST", "/v2/image/generate")
@@ -153,6 +193,9 @@ def test_generate_on_the_base_model(tailor: Run, tmp_path: Path) -> None:
     assert r.rc == 0, r.stderr
     assert r.json()["result"]["seed"] == 1
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    into = tailor("generate", "a red house", "-o", f"{tmp_path}/renders/", "--seed", "4")
+    assert into.rc == 0, into.stderr
+    assert (tmp_path / "renders" / "tailor-4.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     bad = tailor("generate", "x", "--aspect-ratio", "7:3", "-o", str(tmp_path / "no.png"))
     assert bad.rc == 1 and "aspect_ratio" in bad.stderr
     assert not (tmp_path / "no.png").exists()

@@ -33,6 +33,17 @@ def test_recreate_from_structured_prompt_and_seed_gives_the_same_image(live: Tai
     assert live.fetch(again.image_url or "") == live.fetch(first.image_url or "")
 
 
+def test_a_result_records_every_parameter_and_recreates_itself(live: Tailor) -> None:
+    first = live.generate("a green kite", seed=4, aspect_ratio="3:4", guidance_scale=3.5, steps_num=35)
+    assert isinstance(first, GenerationResult)
+    assert first.parameters["aspect_ratio"] == "3:4" and first.parameters["guidance_scale"] == 3.5
+    kwargs = first.recreate_kwargs()
+    assert kwargs["aspect_ratio"] == "3:4" and kwargs["steps_num"] == 35 and kwargs["seed"] == 4
+    again = live.generate(**kwargs)
+    assert isinstance(again, GenerationResult)
+    assert live.fetch(again.image_url or "") == live.fetch(first.image_url or "")
+
+
 def test_submit_without_waiting_then_wait(live: Tailor) -> None:
     accepted = live.generate("a cat", seed=1, wait=False)
     assert isinstance(accepted, RequestAccepted) and accepted.request_id

@@ -21,6 +21,7 @@ from tailor.client import (
     TailorAPIError,
 )
 from tests.client.support import needs, png, write_pngs
+from tests.services.v1_support import CAPTION, SCHEMA
 
 V1 = "/v1/tailored-gen"
 pytestmark = needs("POST", f"{V1}/projects")
@@ -133,6 +134,12 @@ async def test_complete_needs_five_images_then_freezes(sdk: AsyncTailor, tmp_pat
         await sdk.datasets.complete(d.id)
     assert e.value.status == 409 and e.value.message
     await sdk.images.upload_many(d.id, files[1:])
+    with pytest.raises(ConflictError) as e:  # 5 images, but nothing a model could train on yet
+        await sdk.datasets.complete(d.id)
+    assert "visual_schema" in e.value.message and "5 image(s) have no caption" in e.value.message
+    await sdk.datasets.set_visual_schema(d.id, SCHEMA)
+    for image in await sdk.images.list(d.id):
+        await sdk.images.update_caption(d.id, image.id, CAPTION)
     done = await sdk.datasets.complete(d.id)
     assert done.status == "completed"
     with pytest.raises(ConflictError):

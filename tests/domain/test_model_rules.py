@@ -47,6 +47,18 @@ def test_expert_validation_names_the_field() -> None:
     assert rules.validate_expert_parameters({"lr_scheduler": "linear"}).warmup_steps == 0
 
 
+def test_a_warm_up_never_outlasts_the_run() -> None:
+    with pytest.raises(InvalidInput) as e:
+        rules.validate_expert_parameters({"total_training_steps": 20, "lr_warmup_steps": 100})
+    assert e.value.field == "lr_warmup_steps" and "less than total_training_steps (20)" in e.value.message
+    # the default warm-up shrinks to a tenth of a short run instead
+    assert rules.validate_expert_parameters({"total_training_steps": 20}).lr_warmup_steps == 2
+    assert rules.validate_expert_parameters({"total_training_steps": 2}).lr_warmup_steps == 0
+    assert rules.validate_expert_parameters({"total_training_steps": 750}).lr_warmup_steps == 100
+    ok = {"total_training_steps": 20, "lr_warmup_steps": 100, "lr_scheduler": "cosine"}
+    assert rules.validate_expert_parameters(ok).lr_warmup_steps is None  # no warm-up in that schedule
+
+
 @pytest.mark.parametrize("ip_type", [t.value for t in IpType])
 @pytest.mark.parametrize("n", [5, 20, 200, 5000])
 def test_recipes_stay_inside_the_contract(ip_type: str, n: int) -> None:

@@ -39,6 +39,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None, *, migrate: b
         version=__version__,
         description="Self-hosted tailored generation on FIBO, compatible with Bria's API.",
         lifespan=lifespan,
+        docs_url=None,  # served by routes/docs.py from local assets (FastAPI's page loads a CDN)
+        redoc_url=None,
     )
     app.state.runtime = rt
     app.state.rate_limiter = RateLimiter.from_settings(settings)

@@ -5,7 +5,10 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
+import re
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -120,11 +123,28 @@ def show(obj: BaseModel, skip: Iterable[str] = ()) -> None:
 def _cell(v: Any) -> str:
     if v is None:
         return ""
+    if isinstance(v, float):
+        return f"{v:.4g}"  # a loss of 0.12345678901 reads as 0.1235
     if isinstance(v, (dict, list)):
         return json.dumps(v, default=str)
     if isinstance(v, BaseModel):
         return json.dumps(dump(v), default=str)
     return str(v)
+
+
+def output_path(raw: str, default_name: str) -> Path:
+    """Where ``-o`` asks to save: a folder (existing, or written with a trailing slash) gets
+    ``default_name`` inside it; anything else is the file itself. Parent folders are created."""
+    path = Path(raw).expanduser()
+    if raw.endswith(("/", os.sep)) or path.is_dir():
+        path = path / default_name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def safe_name(text: str) -> str:
+    """``text`` as a file name part: letters, digits, dot, dash and underscore."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.") or "model"
 
 
 def parse_pairs(pairs: Sequence[str], option: str) -> dict[str, Any]:

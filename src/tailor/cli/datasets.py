@@ -1,8 +1,10 @@
-"""``tailor dataset list|create|show|delete|upload|schema|complete``."""
+"""``tailor dataset list|create|show|delete|upload|schema|complete|clone``."""
 
 from __future__ import annotations
 
 import json
+import tempfile
+import zipfile
 from pathlib import Path
 from typing import Annotated
 
@@ -22,11 +24,15 @@ from tailor.cli._sdk import (
     show,
     table,
 )
-from tailor.cli.main import app
+from tailor.cli.main import HELP_MARKUP, app
 from tailor.client import BulkUploadStatus, Tailor, UploadResult
 from tailor.client._files import image_files, zip_images
 
-dataset_app = typer.Typer(help="Datasets: images, captions and the visual schema.", no_args_is_help=True)
+dataset_app = typer.Typer(
+    help="Datasets: images, captions and the visual schema.",
+    no_args_is_help=True,
+    rich_markup_mode=HELP_MARKUP,
+)
 app.add_typer(dataset_app, name="dataset")
 
 COLUMNS = [
@@ -166,8 +172,12 @@ def upload(
     zips = [p for p in paths if p.suffix.lower() == ".zip"]
     if zips and len(paths) > 1:
         raise fail("give either one zip or image files/folders, not both")
-    with client(url, token) as t:
+    with client(url, token) as t, tempfile.TemporaryDirectory(prefix="tailor-zip-") as unpacked:
         dataset = t.datasets.get(dataset_id)
+        if zips and dataset.upload_type != "advanced":
+            # a basic dataset takes images one by one: unpack the zip here and upload its images
+            paths = [_unzip_images(zips[0], Path(unpacked))]
+            zips = []
         if zips or dataset.upload_type == "advanced":
             if zips:
                 source: Path | bytes = zips[0]
@@ -194,6 +204,28 @@ def upload(
     out.print(f"Uploaded {len(results) - len(failed)} of {len(results)} images to dataset {dataset_id}")
     if failed:
         raise typer.Exit(1)
+
+
+def _unzip_images(archive: Path, dest: Path) -> Path:
+    """The image members of ``archive`` written flat under ``dest`` (names made unique)."""
+    if not archive.is_file():
+        raise fail(f"no such file or folder: {archive}")
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            for i, info in enumerate(m for m in zf.infolist() if not m.is_dir()):
+                name = Path(info.filename).name
+                if name.startswith(".") or Path(name).suffix.lower() not in (
+                    ".jpg",
+                    ".jpeg",
+                    ".png",
+                    ".webp",
+                ):
+                    continue
+                target = dest / (name if not (dest / name).exists() else f"{i}_{name}")
+                target.write_bytes(zf.read(info))
+    except zipfile.BadZipFile:
+        raise fail(f"{archive} is not a zip archive") from None
+    return dest
 
 
 @dataset_app.command("schema")
@@ -253,3 +285,24 @@ def complete(
                 t.datasets.wait_for_captions(dataset_id, timeout=3600)
         d = t.datasets.complete(dataset_id)
     out.print(f"Dataset {d.id} is {d.status}")
+
+
+@dataset_app.command("clone")
+@handle_errors
+def clone(
+    dataset_id: Annotated[int, typer.Argument(help="Dataset id (a completed dataset, typically).")],
+    name: Annotated[str | None, typer.Option(help="Name of the copy (default: 'Copy of <name>').")] = None,
+    description: Annotated[str | None, typer.Option(help="Description of the copy.")] = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Copy a dataset into a new draft (same schema, images and captions) to edit it further."""
+    with client(url, token) as t:
+        d = t.datasets.clone(dataset_id, name=name, description=description)
+    if as_json:
+        print_json(d)
+    else:
+        out.print(
+            f"Cloned dataset {dataset_id} into draft dataset {d.id}: {d.name} ({d.images_count} images)"
+        )

@@ -8,7 +8,18 @@ from typing import Annotated
 
 import typer
 
-from tailor.cli._sdk import JsonOpt, TokenOpt, UrlOpt, client, err, fail, handle_errors, out, print_json
+from tailor.cli._sdk import (
+    JsonOpt,
+    TokenOpt,
+    UrlOpt,
+    client,
+    err,
+    fail,
+    handle_errors,
+    out,
+    output_path,
+    print_json,
+)
 from tailor.cli.main import app
 from tailor.client import GenerationResult, RequestStatus
 
@@ -37,9 +48,15 @@ def generate(
     model: Annotated[
         int | None, typer.Option("--model", "-m", help="Tailored model id (default: the base model).")
     ] = None,
-    output: Annotated[Path, typer.Option("-o", "--output", help="Where to save the image.")] = Path(
-        "tailor.png"
-    ),
+    output: Annotated[
+        str,
+        typer.Option(
+            "-o",
+            "--output",
+            help="Where to save the image (a folder: tailor-<seed>.png in it).",
+            metavar="PATH",
+        ),
+    ] = "tailor.png",
     structured_prompt: Annotated[
         str | None,
         typer.Option(
@@ -89,12 +106,14 @@ def generate(
         assert isinstance(result, GenerationResult)
         if not result.image_url:
             raise fail(f"request {result.request_id} finished without an image")
-        output.parent.mkdir(parents=True, exist_ok=True)
-        t.save(result.image_url, output)
+        path = output_path(
+            output, f"tailor-{result.seed if result.seed is not None else result.request_id}.png"
+        )
+        t.save(result.image_url, path)
     if as_json:
-        print_json({**result.model_dump(mode="json"), "output": str(output)})
+        print_json({**result.model_dump(mode="json"), "output": str(path)})
         return
-    out.print(f"Saved {output} (seed {result.seed}, request {result.request_id})")
+    out.print(f"Saved {path} (seed {result.seed}, request {result.request_id})")
 
 
 @app.command("status")

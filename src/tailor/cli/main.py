@@ -16,9 +16,14 @@ if TYPE_CHECKING:
 
     from tailor.store.tables import ApiToken
 
-app = typer.Typer(help="Tailor: tailored image generation on FIBO.", no_args_is_help=True)
-db_app = typer.Typer(help="Database administration.", no_args_is_help=True)
-token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+# Plain (click) help on every command group: it wraps at any terminal width instead of cutting option
+# names and text short, and shows no type placeholders such as <bool> on flags.
+HELP_MARKUP = None
+app = typer.Typer(
+    help="Tailor: tailored image generation on FIBO.", no_args_is_help=True, rich_markup_mode=HELP_MARKUP
+)
+db_app = typer.Typer(help="Database administration.", no_args_is_help=True, rich_markup_mode=HELP_MARKUP)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True, rich_markup_mode=HELP_MARKUP)
 app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
 

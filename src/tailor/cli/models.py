@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -14,18 +13,23 @@ from tailor.cli._sdk import (
     UrlOpt,
     client,
     err,
-    fail,
     handle_errors,
     out,
+    output_path,
     parse_pairs,
     print_json,
+    safe_name,
     show,
     table,
 )
-from tailor.cli.main import app
+from tailor.cli.main import HELP_MARKUP, app
 from tailor.client import Model, Tailor
 
-model_app = typer.Typer(help="Tailored models: training, checkpoints, weights.", no_args_is_help=True)
+model_app = typer.Typer(
+    help="Tailored models: training, checkpoints, weights.",
+    no_args_is_help=True,
+    rich_markup_mode=HELP_MARKUP,
+)
 app.add_typer(model_app, name="model")
 
 COLUMNS = [
@@ -215,7 +219,15 @@ def checkpoints(
 @handle_errors
 def download(
     model_id: Annotated[int, typer.Argument(help="Model id.")],
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Save the weights here.")] = None,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "-o",
+            "--output",
+            help="Save the weights here (a folder: <model name>-<version>.zip in it).",
+            metavar="PATH",
+        ),
+    ] = None,
     url: UrlOpt = None,
     token: TokenOpt = None,
 ) -> None:
@@ -226,8 +238,10 @@ def download(
             out.print(d.download_url)
             err.print(f"Base model: {d.base_model_name} ({d.base_model_card})")
             return
-        if output.is_dir():
-            raise fail(f"{output} is a folder: give a file name")
+        model = t.models.get(model_id)
+        active = model.active_model_version
+        version = f"step{active}" if str(active or "").isdigit() else str(active or "final")
+        path = output_path(output, f"{safe_name(model.name or f'model-{model_id}')}-{version}.zip")
         with err.status("Downloading…"):
-            t.save(d.download_url, output)
-    out.print(f"Saved {output} ({output.stat().st_size} bytes); base model {d.base_model_name}")
+            t.save(d.download_url, path)
+    out.print(f"Saved {path} ({path.stat().st_size} bytes); base model {d.base_model_name}")

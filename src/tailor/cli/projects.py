@@ -7,9 +7,11 @@ from typing import Annotated
 import typer
 
 from tailor.cli._sdk import JsonOpt, TokenOpt, UrlOpt, client, handle_errors, out, print_json, show, table
-from tailor.cli.main import app
+from tailor.cli.main import HELP_MARKUP, app
 
-project_app = typer.Typer(help="Projects: the IP you train for.", no_args_is_help=True)
+project_app = typer.Typer(
+    help="Projects: the IP you train for.", no_args_is_help=True, rich_markup_mode=HELP_MARKUP
+)
 app.add_typer(project_app, name="project")
 
 COLUMNS = [

@@ -53,10 +53,15 @@ def serve(
     else:
         typer.echo("  API token:       create one with `tailor token create --org NAME`")
     typer.echo(f"  Data directory:  {settings.home}")
-    typer.echo(f"  Local workers:   {settings.workers}")
+    extra = (
+        f" (+{settings.long_job_workers} for training)"
+        if settings.workers and settings.long_job_workers
+        else ""
+    )
+    typer.echo(f"  Local workers:   {settings.workers}{extra}")
     typer.echo("")
     api = create_app(settings, rt)
-    supervisor = start_local_workers(settings)
+    supervisor = start_local_workers(settings, rt)
     sweeper = start_sweeper(rt)
     # uvicorn restores the previous SIGTERM handler and re-raises the signal after its own graceful
     # shutdown: a no-op handler here lets us stop the workers before the process exits.
@@ -86,13 +91,17 @@ def worker_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def start_local_workers(settings: Settings) -> WorkerSupervisor | None:
-    """Start ``settings.workers`` supervised worker processes (None when it is 0)."""
-    from tailor.worker.supervisor import WorkerSupervisor
+def start_local_workers(settings: Settings, rt: Runtime) -> WorkerSupervisor | None:
+    """Start ``settings.workers`` supervised worker processes for short work and
+    ``settings.long_job_workers`` for long work (None when there are none)."""
+    from tailor.domain.jobs import Priority
+    from tailor.worker.supervisor import WorkerSupervisor, plan_lanes
 
-    if settings.workers <= 0:
+    kinds = [(name, rt.registry.kind(name).priority >= Priority.LONG) for name in rt.registry.names]
+    lanes = plan_lanes(settings.workers, settings.long_job_workers, kinds)
+    if not lanes:
         return None
-    supervisor = WorkerSupervisor(settings.workers, env=worker_env(settings))
+    supervisor = WorkerSupervisor(len(lanes), env=worker_env(settings), kinds=lanes)
     supervisor.start()
     return supervisor
 

@@ -217,6 +217,30 @@ class GenerationResult(TailorObject):
     def seed(self) -> int | None:
         return self._get("seed")
 
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """Everything else that made the image (Tailor): aspect ratio, steps, guidance, negative
+        prompt, model, influence and the checkpoint served."""
+        return dict(self._get("parameters") or {})
+
+    def recreate_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of ``generate`` that make this image again, byte for byte:
+        ``t.generate(**result.recreate_kwargs())``."""
+        p = self.parameters
+        kwargs: dict[str, Any] = {"structured_prompt": self.structured_prompt, "seed": self.seed}
+        names = {
+            "tailored_model_id": "model_id",
+            "aspect_ratio": "aspect_ratio",
+            "tailored_model_influence": "influence",
+            "negative_prompt": "negative_prompt",
+            "guidance_scale": "guidance_scale",
+            "steps_num": "steps_num",
+        }
+        for key, arg in names.items():
+            if p.get(key) is not None:
+                kwargs[arg] = p[key]
+        return kwargs
+
 
 class Event(TailorObject):
     """One server-sent event: ``event`` name, ``data`` (parsed JSON when it is JSON), ``id``."""

@@ -15,18 +15,45 @@ def check_editable(status: str, action: str) -> None:
         raise Conflict(f"the dataset is completed and can no longer change ({action}); clone it to edit")
 
 
-def check_transition(current: str, target: str, images_count: int) -> None:
-    """draft -> completed needs at least 5 images; completed never goes back to draft."""
+def check_transition(current: str, target: str) -> bool:
+    """Whether the status changes; completed never goes back to draft. Whether a draft may be
+    completed is :func:`completion_problems`'s to say."""
     if target not in (DatasetStatus.draft, DatasetStatus.completed):
         raise InvalidInput("status must be draft or completed", field="status")
     if current == target:
-        return
+        return False
     if current == DatasetStatus.completed:
         raise Conflict("a completed dataset cannot go back to draft; clone it to edit")
+    return True
+
+
+def completion_problems(
+    images_count: int, *, has_schema: bool, pending_captions: int, missing_captions: int
+) -> list[str]:
+    """What keeps a draft from being completed, i.e. from being trainable: each a phrase that
+    says what is missing and how to fix it (empty: it can be completed)."""
+    problems: list[str] = []
     if images_count < MIN_IMAGES_TO_COMPLETE:
+        problems.append(f"it needs at least {MIN_IMAGES_TO_COMPLETE} images (it has {images_count})")
+    if not has_schema:
+        problems.append("it has no visual_schema (set one, or generate it from the images)")
+    if pending_captions:
+        problems.append(
+            f"{pending_captions} image(s) are still being captioned (wait for captioning to finish)"
+        )
+    if missing_captions:
+        problems.append(
+            f"{missing_captions} image(s) have no caption (regenerate their captions or write them)"
+        )
+    return problems
+
+
+def check_can_complete(problems: list[str]) -> None:
+    """409 naming everything that is missing, so one answer says all there is to fix."""
+    if problems:
         raise Conflict(
-            f"a dataset needs at least {MIN_IMAGES_TO_COMPLETE} images to be completed "
-            f"(it has {images_count})"
+            "the dataset cannot be completed yet, as a model could not train on it: " + "; ".join(problems),
+            field="status",
         )
 
 

@@ -190,8 +190,17 @@ def validate_expert_parameters(raw: dict[str, Any]) -> TrainingParameters:
         integer=True,
     )
     _in_range("checkpoint_interval", interval, MIN_CHECKPOINT_INTERVAL, None)
-    warmup = _number("lr_warmup_steps", values.get("lr_warmup_steps", DEFAULT_WARMUP_STEPS), integer=True)
-    _in_range("lr_warmup_steps", warmup, *WARMUP_RANGE)
+    if "lr_warmup_steps" in values:
+        warmup = _number("lr_warmup_steps", values["lr_warmup_steps"], integer=True)
+        _in_range("lr_warmup_steps", warmup, *WARMUP_RANGE)
+        if warmup and warmup >= steps and scheduler == LrScheduler.constant_with_warmup:
+            raise InvalidInput(
+                f"lr_warmup_steps ({warmup}) must be less than total_training_steps ({steps}): "
+                "the learning rate would never reach learning_rate",
+                field="lr_warmup_steps",
+            )
+    else:  # the default warm-up; a short run (not over twice as long) warms up for a tenth of it
+        warmup = DEFAULT_WARMUP_STEPS if steps > 2 * DEFAULT_WARMUP_STEPS else int(steps) // 10
 
     return TrainingParameters(
         learning_rate=float(lr),

@@ -42,11 +42,12 @@ from tailor.services.blob_refs import delete_quietly, delete_unreferenced
 from tailor.services.context import Stores
 from tailor.services.datasets import require_dataset
 from tailor.services.images import StoredBlobs, clean_name, insert_image, write_blobs
+from tailor.services.queue_status import queue_body
 from tailor.store import bulk_uploads as store
 from tailor.store import datasets as dataset_store
 from tailor.store import images as image_store
 from tailor.store.db import session_scope
-from tailor.store.tables import BulkUpload
+from tailor.store.tables import BulkUpload, Job
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +138,9 @@ def bulk_status(rt: Stores, organization_id: int, dataset_id: int) -> dict[str, 
             "failed_images": list(row.failed_images or []),
             "total": row.total,
             "error": row.error,
+            "queue": queue_body(
+                s, s.get(Job, row.job_id) if row.job_id else None, rt.settings.heartbeat_timeout_s
+            ),
         }
 
 

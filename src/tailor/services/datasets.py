@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -121,13 +122,23 @@ def update_dataset(rt: Stores, organization_id: int, dataset_id: int, changes: d
         if "caption_prefix" in changes and (prefix or None) != ds.caption_prefix:
             rules.check_editable(ds.status, "caption_prefix")
             ds.caption_prefix = (prefix or "").strip() or None
-        if changes.get("status") is not None:
-            rules.check_transition(ds.status, changes["status"], count)
+        if changes.get("status") is not None and rules.check_transition(ds.status, changes["status"]):
+            rules.check_can_complete(completion_problems(s, ds, count))
             ds.status = changes["status"]
         if "name" in changes:
             ds.name = changes["name"]
         s.flush()
         return DatasetView(ds, count)
+
+
+def completion_problems(session: Session, ds: Dataset, images_count: int | None = None) -> list[str]:
+    """What keeps ``ds`` from being completed (see ``rules.completion_problems``); the one place
+    that decides whether a dataset is ready to train."""
+    count = store.count_images(session, ds.id) if images_count is None else images_count
+    pending, missing = image_store.caption_gaps(session, ds.id)
+    return rules.completion_problems(
+        count, has_schema=bool(ds.visual_schema), pending_captions=pending, missing_captions=missing
+    )
 
 
 def clone_dataset(
@@ -192,18 +203,39 @@ def delete_dataset(rt: Stores, organization_id: int, dataset_id: int) -> None:
     rt.blobs.delete_prefix(export_root(organization_id, dataset_id))
 
 
-def regenerate_captions(rt: Stores, organization_id: int, dataset_id: int) -> DatasetView:
-    """Queue a caption job for every image; progress shows in ``captions_update_status``."""
+class CaptionScope(StrEnum):
+    """Which captions a regeneration touches."""
+
+    all = "all"
+    automatic = "automatic"  # every caption but those written by hand
+    missing = "missing"  # only images with no caption (and none coming)
+
+
+def _in_scope(img: Image, which: CaptionScope) -> bool:
+    if which == CaptionScope.automatic:
+        return img.caption_source != CaptionSource.manual
+    if which == CaptionScope.missing:
+        return img.caption is None and img.caption_source != CaptionSource.pending
+    return True
+
+
+def regenerate_captions(
+    rt: Stores, organization_id: int, dataset_id: int, *, which: CaptionScope = CaptionScope.all
+) -> DatasetView:
+    """Queue a caption job for every image ``which`` selects; progress shows in
+    ``captions_update_status``."""
     with session_scope(rt.sessions) as s:
         ds = require_dataset(s, organization_id, dataset_id, lock=True)
         rules.check_editable(ds.status, "captions")
         rules.check_has_schema(ds.visual_schema)
         images = image_store.list_images(s, dataset_id)
-        for img in images:
+        chosen = [img for img in images if _in_scope(img, which)]
+        for img in chosen:
             enqueue_caption(s, img)
-        ds.captions_update_status = (
-            CaptionsUpdateStatus.in_progress if images else CaptionsUpdateStatus.completed
-        )
+        if chosen:
+            ds.captions_update_status = CaptionsUpdateStatus.in_progress
+        elif not any(img.caption_source == CaptionSource.pending for img in images):
+            ds.captions_update_status = CaptionsUpdateStatus.completed
         s.flush()
         return DatasetView(ds, len(images))
 

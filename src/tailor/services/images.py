@@ -86,6 +86,7 @@ def insert_image(
     )
     if ds.visual_schema:
         enqueue_caption(session, row)
+        ds.captions_update_status = CaptionsUpdateStatus.in_progress  # completed when the last one is done
     return row
 
 

@@ -7,6 +7,7 @@ the route so this module stays free of ML imports).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +25,7 @@ from tailor.domain.errors import Conflict, InvalidInput, NotFound, PreconditionF
 from tailor.domain.jobs import TRAIN_MODEL, TrainModel
 from tailor.jobs.queue import JobQueue, enqueue
 from tailor.services import quotas
+from tailor.services.queue_status import queue_body
 from tailor.services.training import choose_parameters
 from tailor.store import checkpoints as ckpt_store
 from tailor.store import models as store
@@ -249,6 +251,13 @@ def refresh(session: Session, model: TailoredModel) -> None:
     session.flush()
 
 
+def training_queue(session: Session, model: TailoredModel, worker_timeout_s: float) -> dict[str, Any] | None:
+    """Where a training model's job stands (queued behind what, or running); None when not training."""
+    if not rules.is_training(model.status) or model.job_id is None:
+        return None
+    return queue_body(session, store.get_job(session, model.job_id), worker_timeout_s)
+
+
 def settle(model: TailoredModel, job: Job | None) -> None:
     """Move a training model whose job ended without completing to Stopped or Failed."""
     if not rules.is_training(model.status):
@@ -302,6 +311,13 @@ def delete_checkpoint(
 
 
 # --- download ------------------------------------------------------------------------------------
+
+
+def download_name(model: TailoredModel) -> str:
+    """The file name a download is saved as: ``<model name>-<step N|final>.zip``, file-name safe."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", model.name or "").strip("-.")[:60] or f"model-{model.id}"
+    version = f"step{model.active_model_version}" if model.active_model_version is not None else "final"
+    return f"{stem}-{version}.zip"
 
 
 def download(

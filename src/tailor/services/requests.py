@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -16,6 +17,7 @@ from tailor.domain.signing import LinkSigner
 from tailor.infra.safe_fetch import check_public_url
 from tailor.jobs.queue import enqueue
 from tailor.services import quotas
+from tailor.services.queue_status import queue_body
 from tailor.store import requests as request_store
 from tailor.store.orgs import Principal
 from tailor.store.tables import GenerationRequest, Job
@@ -100,6 +102,7 @@ class RequestView:
     error_message: str | None = None
     progress: dict[str, Any] | None = None
     job_state: str | None = None
+    queue: dict[str, Any] | None = None  # where the job stands while IN_PROGRESS (queue_status.py)
 
     @property
     def terminal(self) -> bool:
@@ -128,12 +131,20 @@ def view_of(req: GenerationRequest, job: Job | None) -> RequestView:
     )
 
 
-def get_view(session: Session, organization_id: int, request_id: str) -> RequestView | None:
-    """The organization's request as a view, or None when unknown (or another organization's)."""
+def get_view(
+    session: Session, organization_id: int, request_id: str, *, worker_timeout_s: float | None = None
+) -> RequestView | None:
+    """The organization's request as a view, or None when unknown (or another organization's).
+
+    With ``worker_timeout_s`` (pass ``settings.heartbeat_timeout_s``) an unfinished request's view
+    also says where its job stands in the queue."""
     found = request_store.get_request_with_job(session, organization_id, request_id)
     if found is None:
         return None
-    return view_of(*found)
+    view = view_of(*found)
+    if worker_timeout_s is not None and not view.terminal:
+        view = dataclasses.replace(view, queue=queue_body(session, found[1], worker_timeout_s))
+    return view
 
 
 def render_result(result: dict[str, Any] | None, base_url: str, signer: LinkSigner) -> dict[str, Any]:
@@ -162,8 +173,11 @@ def status_body(view: RequestView, base_url: str, signer: LinkSigner) -> dict[st
         }
     elif view.status == RequestStatus.UNKNOWN:
         body["error"] = {"code": 500, "message": "the request's job record is missing", "details": ""}
-    elif view.progress:
-        body["progress"] = view.progress
+    else:
+        if view.progress:
+            body["progress"] = view.progress
+        if view.queue:
+            body["queue"] = view.queue
     return body
 
 

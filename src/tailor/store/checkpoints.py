@@ -73,6 +73,7 @@ class ServingAdapter:
 
     key: str
     sha256: str | None
+    version: int | None = None  # the checkpoint step served; None: the final weights
 
 
 def serving_adapter(session: Session, model: TailoredModel) -> ServingAdapter | None:
@@ -80,7 +81,7 @@ def serving_adapter(session: Session, model: TailoredModel) -> ServingAdapter | 
     if model.active_model_version is not None:
         row = get_checkpoint(session, model.id, model.active_model_version)
         if row is not None:
-            return ServingAdapter(row.adapter_key, row.adapter_sha256)
+            return ServingAdapter(row.adapter_key, row.adapter_sha256, row.checkpoint_step)
     if model.adapter_key is None:
         return None
     return ServingAdapter(model.adapter_key, model.adapter_sha256)

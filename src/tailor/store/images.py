@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from tailor.store.tables import Dataset, Image
@@ -74,3 +74,18 @@ def set_caption_pending(session: Session, image_ids: list[int]) -> None:
 def delete_image(session: Session, image: Image) -> None:
     session.delete(image)
     session.flush()
+
+
+def caption_gaps(session: Session, dataset_id: int) -> tuple[int, int]:
+    """(images whose caption is being made, images with no caption and none coming) of a dataset."""
+    pending = session.scalar(
+        select(func.count(Image.id)).where(Image.dataset_id == dataset_id, Image.caption_source == "pending")
+    )
+    missing = session.scalar(
+        select(func.count(Image.id)).where(
+            Image.dataset_id == dataset_id,
+            Image.caption.is_(None),
+            or_(Image.caption_source.is_(None), Image.caption_source != "pending"),
+        )
+    )
+    return int(pending or 0), int(missing or 0)

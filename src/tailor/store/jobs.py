@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from tailor.domain.enums import JobState
@@ -100,3 +100,70 @@ def finished_durations(session: Session) -> list[DurationStat]:
         .group_by(Job.kind, Job.state)
     ).all()
     return [DurationStat(r[0], r[1], int(r[2]), max(float(r[3] or 0.0), 0.0)) for r in rows]
+
+
+@dataclass(frozen=True)
+class QueuePlace:
+    """Where a job stands: running, or queued behind what (for status bodies and the console).
+
+    ``ahead`` is (kind, state, count) of the jobs the same workers take first: those running on
+    them and the queued ones they would claim before this one. ``workers`` counts the live workers
+    that take this kind, ``idle_workers`` those of them not running a job.
+    """
+
+    state: str
+    position: int | None = None
+    ahead: list[tuple[str, str, int]] = field(default_factory=list)
+    workers: int = 0
+    idle_workers: int = 0
+    retry_at: datetime | None = None
+
+
+def queue_place(session: Session, job: Job, timeout_s: float) -> QueuePlace:
+    """``job``'s place in the queue, judged by the live workers' kinds (workers silent for longer
+    than ``timeout_s`` are not counted). Counts only: nothing of other jobs but their kind."""
+    able = [w for w in live_workers(session, timeout_s) if w.kinds is None or job.kind in w.kinds]
+    busy_ids = set(
+        session.scalars(
+            select(Job.worker_id).where(
+                Job.state == JobState.running, Job.worker_id.in_([w.id for w in able])
+            )
+        ).all()
+    )
+    idle = len(able) - len(busy_ids)
+    if job.state == JobState.running:
+        return QueuePlace(state="running", workers=len(able), idle_workers=idle)
+    ahead: list[tuple[str, str, int]] = []
+    if busy_ids:
+        running = session.execute(
+            select(Job.kind, func.count(Job.id))
+            .where(Job.state == JobState.running, Job.worker_id.in_(busy_ids))
+            .group_by(Job.kind)
+            .order_by(Job.kind)
+        ).all()
+        ahead += [(str(k), "running", int(n)) for k, n in running]
+    q = (
+        select(Job.kind, func.count(Job.id))
+        .where(Job.state == JobState.queued, Job.id != job.id)
+        .where(or_(Job.run_after.is_(None), Job.run_after <= _now()))
+        .where(or_(Job.priority < job.priority, and_(Job.priority == job.priority, Job.id < job.id)))
+    )
+    if able and all(w.kinds is not None for w in able):
+        competing = sorted({str(k) for w in able for k in (w.kinds or [])})
+        q = q.where(Job.kind.in_(competing))
+    elif not able:
+        q = q.where(Job.kind == job.kind)
+    queued = session.execute(q.group_by(Job.kind).order_by(Job.kind)).all()
+    ahead += [(str(k), "queued", int(n)) for k, n in queued]
+    position = 1 + sum(n for _k, state, n in ahead if state == "queued")
+    retry_at = _aware(job.run_after)
+    if retry_at is not None and retry_at <= _now():
+        retry_at = None
+    return QueuePlace(
+        state="queued",
+        position=position,
+        ahead=ahead,
+        workers=len(able),
+        idle_workers=idle,
+        retry_at=retry_at,
+    )

@@ -14,12 +14,31 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from types import FrameType
 
 log = logging.getLogger(__name__)
 
 PARENT_PID_ENV = "TAILOR_WORKER_PARENT_PID"
+KINDS_ENV = "TAILOR_WORKER_KINDS"
+
+
+def plan_lanes(workers: int, long_workers: int, kinds: Iterable[tuple[str, bool]]) -> list[list[str] | None]:
+    """The kinds each local worker process takes: ``workers`` processes for short work and
+    ``long_workers`` more reserved for long work (training), so that generation, captions and
+    uploads never wait behind a training run. ``kinds`` is (name, is_long) for every known kind.
+    Without long workers (or without any worker) every process takes every kind (None)."""
+    if workers <= 0:
+        return []
+    if long_workers <= 0:
+        return [None] * workers
+    pairs = list(kinds)
+    short = sorted(name for name, is_long in pairs if not is_long)
+    long = sorted(name for name, is_long in pairs if is_long)
+    if not long or not short:
+        return [None] * workers
+    lanes: list[list[str] | None] = [short] * workers
+    return lanes + [long] * long_workers
 
 
 def run_worker(*, kinds: list[str] | None = None, install_signals: bool = True) -> int:
@@ -65,10 +84,23 @@ def run_worker(*, kinds: list[str] | None = None, install_signals: bool = True) 
 
 
 class WorkerSupervisor:
-    """Keeps ``count`` local worker processes running; restarts one that dies (with backoff)."""
+    """Keeps ``count`` local worker processes running; restarts one that dies (with backoff).
 
-    def __init__(self, count: int, *, env: Mapping[str, str] | None = None, cwd: str | None = None) -> None:
+    ``kinds`` (one entry per process, None: every kind) gives each process its lane; its length
+    overrides ``count``."""
+
+    def __init__(
+        self,
+        count: int,
+        *,
+        env: Mapping[str, str] | None = None,
+        cwd: str | None = None,
+        kinds: Sequence[list[str] | None] | None = None,
+    ) -> None:
+        if kinds is not None:
+            count = len(kinds)
         self.count = count
+        self.kinds: list[list[str] | None] = list(kinds) if kinds is not None else [None] * count
         self.env = dict(env if env is not None else os.environ)
         self.cwd = cwd
         self.procs: list[subprocess.Popen[bytes] | None] = [None] * count
@@ -82,6 +114,9 @@ class WorkerSupervisor:
 
     def _spawn(self, slot: int) -> None:
         env = {**self.env, PARENT_PID_ENV: str(os.getpid())}
+        lane = self.kinds[slot]
+        if lane is not None:
+            env[KINDS_ENV] = ",".join(lane)
         # Own process group: a terminal's Ctrl-C reaches the supervisor only, which then stops the
         # workers with one SIGTERM (a second signal would make them drop their running job).
         proc = subprocess.Popen(
@@ -89,7 +124,12 @@ class WorkerSupervisor:
         )
         self.procs[slot] = proc
         self._started_at[slot] = time.monotonic()
-        log.info("started worker process %d (slot %d)", proc.pid, slot)
+        log.info(
+            "started worker process %d (slot %d, kinds: %s)",
+            proc.pid,
+            slot,
+            ",".join(lane) if lane else "all",
+        )
 
     def start(self) -> None:
         with self._lock:
@@ -152,7 +192,7 @@ def main() -> None:
         level=os.environ.get("TAILOR_LOG_LEVEL", "INFO").upper(),
         format="%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s",
     )
-    kinds = os.environ.get("TAILOR_WORKER_KINDS")
+    kinds = os.environ.get(KINDS_ENV)
     sys.exit(run_worker(kinds=[k for k in kinds.split(",") if k] if kinds else None))
 
 

@@ -25,6 +25,7 @@ ROUTERS: list[str] = [
     "tailor.api.routes.v1.vlm",
     "tailor.api.routes.metrics",
     "tailor.api.routes.console",
+    "tailor.api.routes.docs",
 ]
 
 

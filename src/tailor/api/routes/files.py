@@ -49,8 +49,12 @@ def media_type_of(head: bytes) -> tuple[str, bool]:
     return "application/octet-stream", False
 
 
-def _headers(key: str, inline: bool) -> dict[str, str]:
-    name = key.rsplit("/", 1)[-1]  # keys are [A-Za-z0-9._-/] only (check_key): safe to quote as is
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
+
+
+def _headers(key: str, inline: bool, name: str | None = None) -> dict[str, str]:
+    # keys are [A-Za-z0-9._-/] only (check_key), and so is a chosen name: safe to quote as is
+    name = name or key.rsplit("/", 1)[-1]
     return {
         "Cache-Control": "private, max-age=3600",
         "Content-Disposition": f'{"inline" if inline else "attachment"}; filename="{name}"',
@@ -65,6 +69,7 @@ def get_file(  # type: ignore[no-untyped-def]
     exp: int = Query(..., ge=0, le=EXP_MAX),
     sig: str = Query(..., pattern=SIG_PATTERN),
     tok: int | None = Query(None, ge=1, le=2**31 - 1, description="The API token the link was issued to."),
+    name: str | None = Query(None, pattern=NAME_PATTERN, description="The file name to save it as."),
 ):
     """A malformed ``exp``, ``sig`` or ``tok`` answers 400 naming it; a wrong or expired link 401."""
     try:
@@ -83,7 +88,7 @@ def get_file(  # type: ignore[no-untyped-def]
             raise NotFound("no such file")
         with path.open("rb") as f:
             media, inline = media_type_of(f.read(SNIFF_BYTES))
-        return FileResponse(path, media_type=media, headers=_headers(key, inline))
+        return FileResponse(path, media_type=media, headers=_headers(key, inline, name))
     try:
         size = rt.blobs.size(key)
         chunks = rt.blobs.iter_chunks(key)
@@ -91,7 +96,7 @@ def get_file(  # type: ignore[no-untyped-def]
     except BlobNotFound as e:
         raise NotFound("no such file") from e
     media, inline = media_type_of(head)
-    headers = _headers(key, inline)
+    headers = _headers(key, inline, name)
     headers["Content-Length"] = str(size)
     body: Iterator[bytes] = itertools.chain([head], chunks)
     return StreamingResponse(body, media_type=media, headers=headers)

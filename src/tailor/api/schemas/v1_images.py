@@ -71,6 +71,11 @@ class BulkUploadStatusPublic(BaseModel):
     failed_images: list[FailedImage]
     total: int = Field(description="Tailor: members of the archive to process.")
     error: str | None = Field(None, description="Tailor: why the whole upload failed.")
+    queue: dict[str, Any] | None = Field(
+        None,
+        description="Tailor: while pending or processing, where its job stands (state, position, what is "
+        "ahead, message).",
+    )
 
 
 def render_image(img: Image, base_url: str, signer: LinkSigner) -> dict[str, Any]:

@@ -115,6 +115,8 @@ def render_model(
         body["training_parameters"] = dict(model.training_parameters or {})
         body["checkpoint_steps"] = [str(s) for s in steps]
     progress = render_progress(model.training_progress, base_url, signer)
+    if progress is not None and model.status not in (ModelStatus.InProgress, ModelStatus.Stopping):
+        progress["eta_seconds"] = None  # nothing is left to wait for once training has ended
     if progress is not None:
         body["training_progress"] = progress
     if model.status == ModelStatus.Failed and model.error:

@@ -30,7 +30,12 @@ async function route() {
   const signedIn = !!getToken();
   document.getElementById("nav").hidden = !signedIn;
   let target = parse(location.hash);
-  if (!signedIn && (!target || target.name !== "signin")) { location.replace("#/signin"); return; }
+  if (!signedIn && (!target || target.name !== "signin")) {
+    // keep the deep link: signing in comes back to it
+    if (target) sessionStorage.setItem("tailor.next", location.hash);
+    location.replace("#/signin");
+    return;
+  }
   if (!target) { location.replace(signedIn ? "#/projects" : "#/signin"); return; }
   main.replaceChildren(h("p", { class: "muted" }, "Loading…"));
   try {

@@ -57,7 +57,7 @@ export async function busy(button, fn, errorTarget) {
   try {
     return await fn();
   } catch (err) {
-    if (errorTarget) errorTarget.replaceChildren(errorBox(err));
+    if (errorTarget) { clearFlash(); errorTarget.replaceChildren(errorBox(err)); } // no stale success next to it
     else flash("error", err);
     return undefined;
   } finally {
@@ -65,8 +65,15 @@ export async function busy(button, fn, errorTarget) {
   }
 }
 
+/** "in_progress" -> "In progress", "InProgress" -> "In progress": what a person reads. */
+export function label(text) {
+  if (text === null || text === undefined || text === "") return "—";
+  const words = String(text).replace(/_/g, " ").replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
 export function badge(text) {
-  return h("span", { class: `badge ${text}` }, text ?? "—");
+  return h("span", { class: `badge ${text}` }, label(text));
 }
 
 export function when(iso) {

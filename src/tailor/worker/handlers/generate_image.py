@@ -1,6 +1,8 @@
 """Kind ``GENERATE_IMAGE``: structured prompt (via the VLM bridge) -> image -> blob store.
 
-Result: ``{"image_key", "seed", "structured_prompt", "prompt"?}``.
+Result: ``{"image_key", "seed", "structured_prompt", "prompt"?, "parameters"}``, where ``parameters``
+holds everything else that made the image (aspect ratio, steps, guidance, negative prompt, model,
+influence, the checkpoint served, the steps actually run), so that it can be recreated exactly.
 """
 
 from __future__ import annotations
@@ -134,4 +136,22 @@ def generate_image(ctx: JobContext, payload: GenerateImage) -> dict[str, Any]:
     result: dict[str, Any] = {"image_key": key, "seed": payload.seed, "structured_prompt": structured}
     if payload.prompt:
         result["prompt"] = payload.prompt
+    result["parameters"] = made_with(payload, adapter, gen.steps_for(payload.steps_num))
     return result
+
+
+def made_with(payload: GenerateImage, adapter: ServingAdapter | None, steps_run: int) -> dict[str, Any]:
+    """Every parameter besides the structured prompt and seed that made the image."""
+    params: dict[str, Any] = {
+        "aspect_ratio": payload.aspect_ratio,
+        "steps_num": payload.steps_num,
+        "steps_run": steps_run,
+        "guidance_scale": payload.guidance_scale,
+        "negative_prompt": payload.negative_prompt,
+        "output_type": payload.output_type,
+    }
+    if payload.model_id is not None:
+        params["tailored_model_id"] = str(payload.model_id)
+        params["tailored_model_influence"] = payload.influence
+        params["model_version"] = adapter.version if adapter is not None and adapter.version else "final"
+    return params

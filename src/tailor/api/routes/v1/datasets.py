@@ -148,7 +148,18 @@ def delete_dataset(org: CurrentOrg, rt: RuntimeDep, dataset_id: Id) -> Response:
     response_model_exclude_unset=True,
 )
 def regenerate_captions(
-    org: CurrentOrg, rt: RuntimeDep, base_url: BaseUrl, signer: Signer, dataset_id: Id
+    org: CurrentOrg,
+    rt: RuntimeDep,
+    base_url: BaseUrl,
+    signer: Signer,
+    dataset_id: Id,
+    which: Annotated[
+        svc.CaptionScope,
+        Query(
+            description="Tailor: which captions to (re)generate: `all` (default, as Bria), `automatic` "
+            "(leave manual captions alone) or `missing` (only images with no caption)."
+        ),
+    ] = svc.CaptionScope.all,
 ) -> dict[str, Any]:
-    view = svc.regenerate_captions(rt, org.organization_id, dataset_id)
+    view = svc.regenerate_captions(rt, org.organization_id, dataset_id, which=which)
     return render_dataset(view, base_url, signer)

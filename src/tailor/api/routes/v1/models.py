@@ -123,7 +123,11 @@ def get_model(
     model_id: Id, rt: RuntimeDep, session: SessionDep, org: CurrentOrg, base_url: BaseUrl, signer: Signer
 ) -> dict[str, Any]:
     model = svc.get_model(session, org.organization_id, model_id, include_deleted=True)
-    return _one(signer, session, base_url, model)
+    body = _one(signer, session, base_url, model)
+    queue = svc.training_queue(session, model, rt.settings.heartbeat_timeout_s)
+    if queue is not None:
+        body["queue"] = queue
+    return body
 
 
 @router.put("/models/{model_id}", summary="Update a model (name, description, active version)")
@@ -233,10 +237,12 @@ def download_model(
         write_export_zip,
         base_model=rt.settings.base_model,
     )
+    model = svc.get_model(session, org.organization_id, model_id)
     return {
-        "download_url": f"{base_url}{signer.path(key)}",
+        "download_url": f"{base_url}{signer.path(key)}&name={svc.download_name(model)}",
         "base_model_name": BASE_MODEL_NAME,
         "base_model_card": BASE_MODEL_CARD,
+        "base_model_weights": rt.settings.base_model,  # Tailor: which weights the adapter was trained on
     }
 
 

@@ -25,7 +25,9 @@ def _body(
     rt: Runtime, organization_id: int, request_id: str, base_url: str, signer: LinkSigner
 ) -> dict[str, Any] | None:
     with rt.sessions() as s:
-        view = request_service.get_view(s, organization_id, request_id)
+        view = request_service.get_view(
+            s, organization_id, request_id, worker_timeout_s=rt.settings.heartbeat_timeout_s
+        )
     if view is None:
         return None
     return request_service.status_body(view, base_url, signer)

@@ -1,12 +1,22 @@
 // One dataset: status and actions, upload, image grid, caption editor, visual schema.
 import { api, list, V1 } from "../api.js";
-import { badge, busy, errorBox, flash, h, page, pretty } from "../ui.js";
+import { badge, busy, errorBox, flash, h, label, page, pretty } from "../ui.js";
 import { schemaEditor } from "./schema.js";
 import { uploader } from "./upload.js";
 
+// Unsaved caption edits by image id: they survive the page's redraws and switching images.
+const drafts = new Map();
+
 function captionEditor(dataset, image, refresh) {
   const draft = dataset.status !== "completed";
-  const text = h("textarea", { id: "caption-text", rows: 12, readOnly: !draft, spellcheck: false }, pretty(image.caption));
+  const unsaved = drafts.has(image.id);
+  const text = h("textarea", { id: "caption-text", rows: 12, readOnly: !draft, spellcheck: false }, unsaved ? drafts.get(image.id) : pretty(image.caption));
+  const note = h("p", { class: "hint", id: "caption-unsaved", "aria-live": "polite" }, unsaved ? "Unsaved changes." : "");
+  text.addEventListener("input", () => {
+    drafts.set(image.id, text.value);
+    note.textContent = "Unsaved changes.";
+    document.querySelector(`.thumb[data-image="${image.id}"]`)?.classList.add("unsaved");
+  });
   const errors = h("div");
   const save = h("button", { type: "button", disabled: !draft }, "Save caption");
   const regen = h("button", { type: "button", class: "secondary", disabled: !draft }, "Regenerate caption");
@@ -16,13 +26,16 @@ function captionEditor(dataset, image, refresh) {
     errors.replaceChildren();
     busy(save, async () => {
       await api("PUT", path, { json: { caption: text.value } });
+      drafts.delete(image.id);
       flash("success", "Caption saved.");
       refresh(image.id);
     }, errors);
   });
   regen.addEventListener("click", () => {
     errors.replaceChildren();
+    if ((drafts.has(image.id) || image.caption_source === "manual") && !confirm("Replace this caption (written or edited by hand) with a generated one?")) return;
     busy(regen, async () => {
+      drafts.delete(image.id);
       await api("PUT", path, { json: { regenerate_caption: true } });
       flash("success", "Caption queued for regeneration.");
       refresh(image.id);
@@ -41,9 +54,10 @@ function captionEditor(dataset, image, refresh) {
       image.thumbnail_url || image.image_url ? h("img", { src: image.thumbnail_url || image.image_url, alt: image.image_name || "", width: 160 }) : null,
       h("dl", { class: "kv" },
         h("dt", {}, "Source"), h("dd", {}, badge(image.caption_source || "none")),
+        h("dt", {}, "Size"), h("dd", {}, image.width && image.height ? `${image.width}×${image.height}` : "—"),
         h("dt", {}, "Image"), h("dd", {}, image.image_url ? h("a", { href: image.image_url, target: "_blank", rel: "noopener" }, "full size") : "—"))),
     image.caption_error ? errorBox(`Captioning failed: ${image.caption_error}`) : null,
-    h("label", { for: "caption-text" }, "Structured caption (JSON)"), text,
+    h("label", { for: "caption-text" }, "Structured caption (JSON)"), text, note,
     errors, h("div", { class: "row mt" }, save, regen, h("span", { class: "spacer" }), del));
 }
 
@@ -68,9 +82,9 @@ export async function render(root, { id }) {
     const pending = images.some((i) => i.caption_source === "pending") || dataset.captions_update_status === "in_progress";
     const editorSlot = h("div");
     const grid = h("div", { class: "thumbs", role: "list", "aria-label": "Images" }, images.map((img) => {
-      const b = h("button", { type: "button", class: "thumb", "aria-pressed": String(img.id === selected), title: img.image_name || "" },
+      const b = h("button", { type: "button", class: drafts.has(img.id) ? "thumb unsaved" : "thumb", "data-image": img.id, "aria-pressed": String(img.id === selected), title: img.image_name || "" },
         h("img", { src: img.thumbnail_url || img.image_url, alt: img.image_name || `image ${img.id}`, loading: "lazy" }),
-        h("span", { class: "tag" }, img.caption_error ? "caption failed" : img.caption_source || "no caption"));
+        h("span", { class: "tag" }, drafts.has(img.id) ? "unsaved edit" : img.caption_error ? "caption failed" : label(img.caption_source || "no caption")));
       b.addEventListener("click", () => {
         selected = img.id;
         grid.querySelectorAll(".thumb").forEach((t) => t.setAttribute("aria-pressed", String(t === b)));
@@ -80,6 +94,8 @@ export async function render(root, { id }) {
       return h("div", { role: "listitem" }, b);
     }));
     const current = images.find((i) => i.id === selected);
+    const typing = document.activeElement && document.activeElement.id === "caption-text" ? document.activeElement : null;
+    const caret = typing ? [typing.selectionStart, typing.selectionEnd, typing.scrollTop] : null;
     if (current) editorSlot.replaceChildren(captionEditor(dataset, current, refreshAfter));
 
     const complete = h("button", { type: "button", disabled: !draft }, "Mark completed");
@@ -88,10 +104,27 @@ export async function render(root, { id }) {
       flash("success", "Dataset completed: it is frozen and ready for training.");
       await draw();
     }));
+    const clone = h("button", { type: "button", class: draft ? "secondary" : "" }, draft ? "Clone" : "Clone to edit");
+    clone.addEventListener("click", () => busy(clone, async () => {
+      const copy = await api("POST", `${V1}/datasets/${id}/clone`, { json: {} });
+      flash("success", `Cloned into the draft "${copy.name}".`);
+      location.hash = `#/datasets/${copy.id}`;
+    }));
+    const manual = images.filter((i) => i.caption_source === "manual").length;
     const recaption = h("button", { type: "button", class: "secondary", disabled: !draft || !images.length }, "Regenerate all captions");
-    recaption.addEventListener("click", () => busy(recaption, async () => {
-      await api("PUT", `${V1}/datasets/${id}/images`, { json: {} });
-      flash("success", "Captions are being regenerated.");
+    recaption.addEventListener("click", () => {
+      if (manual && !confirm(`This overwrites ${manual} caption(s) written by hand. Regenerate them too?`)) return;
+      busy(recaption, async () => {
+        await api("PUT", `${V1}/datasets/${id}/images`, { json: {} });
+        drafts.clear();
+        flash("success", "Captions are being regenerated.");
+        await draw();
+      });
+    });
+    const recaptionAuto = h("button", { type: "button", class: "secondary", disabled: !draft || !images.length, hidden: !manual }, "Regenerate automatic captions only");
+    recaptionAuto.addEventListener("click", () => busy(recaptionAuto, async () => {
+      await api("PUT", `${V1}/datasets/${id}/images?which=automatic`, { json: {} });
+      flash("success", `Automatic captions are being regenerated; ${manual} manual caption(s) kept.`);
       await draw();
     }));
     const del = h("button", { type: "button", class: "danger" }, "Delete dataset");
@@ -109,11 +142,12 @@ export async function render(root, { id }) {
         h("div", { class: "row" },
           h("dl", { class: "kv" },
             h("dt", {}, "Status"), h("dd", {}, badge(dataset.status)),
-            h("dt", {}, "Captions"), h("dd", {}, badge(dataset.captions_update_status || "empty")),
+            h("dt", {}, "Captions"), h("dd", {}, badge(pending ? "in_progress" : dataset.captions_update_status || "empty")),
             h("dt", {}, "Images"), h("dd", {}, String(dataset.images_count ?? images.length)),
             h("dt", {}, "Upload type"), h("dd", {}, dataset.upload_type || "basic")),
-          h("span", { class: "spacer" }), complete, recaption, del),
-        draft ? h("p", { class: "hint" }, "Training needs a completed dataset (at least 5 images). Completing freezes uploads, captions and the schema.") : null),
+          h("span", { class: "spacer" }), complete, clone, recaption, recaptionAuto, del),
+        draft ? h("p", { class: "hint" }, "Training needs a completed dataset: at least 5 images, a visual schema and every image captioned. Completing freezes uploads, captions and the schema; clone it to change it later.")
+          : h("p", { class: "hint" }, "Completed: frozen and ready for training. To change it, clone it into a new draft.")),
       h("div", { class: "grid2" },
         h("div", {},
           draft ? h("section", { class: "panel", "aria-labelledby": "up-title" }, h("h2", { id: "up-title" }, "Upload"), (upload ||= uploader(dataset, () => draw()))) : null,
@@ -121,6 +155,10 @@ export async function render(root, { id }) {
             h("h2", { id: "img-title" }, `Images (${images.length})`, pending ? h("span", { class: "badge pending" }, " captioning…") : ""),
             images.length ? grid : h("p", { class: "empty" }, "No images yet."))),
         h("div", {}, editorSlot, schemaEditor(dataset, images, () => draw())))));
+    if (caret) {
+      const again = document.getElementById("caption-text");
+      if (again) { again.focus(); again.setSelectionRange(caret[0], caret[1]); again.scrollTop = caret[2]; }
+    }
     clearTimeout(timer);
     if (pending) timer = setTimeout(() => draw().catch(() => {}), 2000);
   }

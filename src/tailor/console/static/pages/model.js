@@ -1,7 +1,7 @@
 // One model: training (expert form, start/stop, live progress, loss chart), checkpoints, download.
 import { api, V1 } from "../api.js";
 import { lossChart } from "../chart.js";
-import { badge, busy, duration, errorBox, field, flash, h, page, select, when } from "../ui.js";
+import { badge, busy, duration, errorBox, field, flash, h, label, page, select, when } from "../ui.js";
 
 // The contract's ranges for expert training.
 const EXPERT = [
@@ -9,7 +9,7 @@ const EXPERT = [
   ["total_training_steps", "Total training steps", { min: 1, max: 5000, step: 1, value: 750 }, "1 to 5000"],
   ["rank", "LoRA rank", { min: 4, max: 256, step: 1, value: 128 }, "4 to 256"],
   ["checkpoint_interval", "Checkpoint interval", { min: 100, step: 1, value: 500 }, "at least 100 steps"],
-  ["lr_warmup_steps", "Warm-up steps", { min: 0, max: 1000, step: 1, value: 100 }, "0 to 1000"],
+  ["lr_warmup_steps", "Warm-up steps", { min: 0, max: 1000, step: 1, placeholder: "automatic", required: false }, "0 to 1000, fewer than the total steps; empty: 100, or a tenth of a run of 200 steps or less"],
 ];
 const SCHEDULERS = ["constant_with_warmup", "constant", "linear", "cosine", "cosine_with_restarts", "polynomial"];
 const ACTIVE = new Set(["InProgress", "Stopping"]);
@@ -42,7 +42,7 @@ function trainingForm(model, onStarted) {
     if (!form.reportValidity()) return;
     const body = {};
     if (model.training_mode === "expert") {
-      for (const [k, v] of new FormData(form).entries()) body[k] = k === "lr_scheduler" ? v : Number(v);
+      for (const [k, v] of new FormData(form).entries()) if (v !== "") body[k] = k === "lr_scheduler" ? v : Number(v);
     }
     busy(submit, async () => {
       await api("POST", `${V1}/models/${model.id}/start_training`, { json: body });
@@ -66,7 +66,9 @@ function progressPanel(model, points, onStop) {
     h("div", { class: "row" }, h("h2", { id: "prog-title" }, "Training progress"), h("span", { class: "spacer" }), ACTIVE.has(model.status) ? stop : null),
     h("progress", { max: total || 1, value: tp.step || 0, "aria-label": "Training steps" }),
     h("p", { id: "progress-text", "aria-live": "polite" },
-      `Step ${tp.step ?? 0} of ${total || "?"} · loss ${tp.loss !== null && tp.loss !== undefined ? Number(tp.loss).toFixed(4) : "—"} · ETA ${duration(tp.eta_seconds)}`),
+      `Step ${tp.step ?? 0} of ${total || "?"} · loss ${tp.loss !== null && tp.loss !== undefined ? Number(tp.loss).toFixed(4) : "—"}` +
+        (ACTIVE.has(model.status) ? ` · ETA ${duration(tp.eta_seconds)}` : ` · ${model.status}`)),
+    model.queue && model.queue.state === "queued" ? h("p", { id: "queue-text", class: "hint" }, `Waiting for a worker: ${model.queue.message}.`) : null,
     lossChart(points, total),
     samples.length ? h("div", {}, h("h3", { class: "mt" }, "Samples"), h("div", { class: "samples" }, samples.map((u, i) => h("img", { src: u, alt: `Sample ${i + 1}` })))) : null);
 }
@@ -111,15 +113,17 @@ export async function render(root, { id }) {
     const model = await api("GET", `${V1}/models/${id}`);
     if (dlVersion !== null && String(model.active_model_version) !== dlVersion) dlOut.replaceChildren();
     dlVersion = String(model.active_model_version);
-    const [checkpoints, project] = await Promise.all([
+    const [checkpoints, project, dataset] = await Promise.all([
       api("GET", `${V1}/models/${id}/checkpoints`).catch(() => ({ checkpoints: [] })),
       api("GET", `${V1}/projects/${model.project_id}`).catch(() => null),
+      api("GET", `${V1}/datasets/${model.dataset_id}?max_images=1`).catch(() => null),
     ]);
     const points = history(model, checkpoints.checkpoints || [], seen);
     const download = h("button", { type: "button", class: "secondary", disabled: model.status !== "Completed" }, "Download weights");
     download.addEventListener("click", () => busy(download, async () => {
       const d = await api("GET", `${V1}/models/${id}/download`);
-      dlOut.replaceChildren(h("p", {}, h("a", { href: d.download_url, download: "" }, "Download the adapter"), ` · base model: ${d.base_model_name || "—"}`));
+      const weights = d.base_model_weights && d.base_model_weights !== "briaai/FIBO" ? ` (trained on the weights "${d.base_model_weights}", not Bria's FIBO release)` : "";
+      dlOut.replaceChildren(h("p", {}, h("a", { href: d.download_url, download: "" }, "Download the adapter"), ` · base model: ${d.base_model_name || "—"}${weights}`));
     }, dlOut));
     const del = h("button", { type: "button", class: "danger" }, "Delete model");
     del.addEventListener("click", () => {
@@ -133,14 +137,16 @@ export async function render(root, { id }) {
         h("div", { class: "row" },
           h("dl", { class: "kv" },
             h("dt", {}, "Status"), h("dd", { id: "model-status" }, badge(model.status)),
-            h("dt", {}, "Mode"), h("dd", {}, model.training_mode || "—"),
-            h("dt", {}, "Dataset"), h("dd", {}, h("a", { href: `#/datasets/${model.dataset_id}` }, `Dataset ${model.dataset_id}`)),
+            h("dt", {}, "Mode"), h("dd", {}, label(model.training_mode)),
+            h("dt", {}, "Dataset"), h("dd", {}, h("a", { href: `#/datasets/${model.dataset_id}` }, dataset && dataset.name ? dataset.name : `Dataset ${model.dataset_id}`)),
             h("dt", {}, "Version"), h("dd", {}, model.training_version || "—"),
-            ...Object.entries(params).flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, String(v))])),
+            ...Object.entries(params).flatMap(([k, v]) => [h("dt", {}, label(k)), h("dd", {}, v === null ? "—" : String(v))])),
           h("span", { class: "spacer" }),
           model.status === "Completed" ? h("a", { class: "button", href: `#/playground?model=${id}` }, "Open in playground") : null,
           download, del),
-        model.error ? errorBox(`Training failed: ${model.error}`) : null, dlOut),
+        model.error ? errorBox(`Training failed: ${model.error}`) : null,
+        model.status === "Stopped" ? h("p", { class: "hint", id: "stopped-note" }, "Training was stopped before it finished, so this model cannot be served or downloaded and its checkpoints cannot be chosen (a stopped run cannot be resumed). Create a new model on the same dataset to train again.") : null,
+        dlOut),
       model.status === "Created" ? trainingForm(model, () => draw()) : null,
       model.training_progress || ACTIVE.has(model.status) ? progressPanel(model, points, () => draw()) : null,
       checkpointsPanel(model, checkpoints, () => draw())));

@@ -7,6 +7,30 @@ import { busy, field, h, page, pretty, select } from "../ui.js";
 const RATIOS = ["1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9"];
 const STORE = "tailor.gallery";
 
+/** "queued, position 2: behind 1 running train_model job", "running (step 3 of 20)"... */
+export function describeStatus(st) {
+  const q = st.queue || {};
+  const p = st.progress || {};
+  if (q.state === "running" || (!q.state && st.status === "IN_PROGRESS")) {
+    const step = p.step && p.total_steps ? ` (step ${p.step} of ${p.total_steps})` : "";
+    return `Running${step}…`;
+  }
+  if (q.message) return q.message.charAt(0).toUpperCase() + q.message.slice(1) + ".";
+  return `Request ${st.request_id}: ${st.status}`;
+}
+
+function describeItem(item) {
+  const parts = [`seed ${item.seed ?? "—"}`, item.aspect_ratio || ""];
+  if (item.model) {
+    const version = item.model_version === null || item.model_version === undefined ? "" : item.model_version === "final" ? " (final weights)" : ` (checkpoint ${item.model_version})`;
+    parts.push(`model #${item.model}${version}`);
+    if (item.influence !== null && item.influence !== undefined) parts.push(`influence ${Number(item.influence).toFixed(2)}`);
+  } else parts.push("base model");
+  if (item.steps_num) parts.push(`${item.steps_num} steps`);
+  if (item.negative_prompt) parts.push(`not: ${item.negative_prompt}`);
+  return parts.filter(Boolean).join(" · ");
+}
+
 function loadGallery() {
   try { return JSON.parse(sessionStorage.getItem(STORE) || "[]"); } catch { return []; }
 }
@@ -25,6 +49,10 @@ export async function render(root, { params }) {
   ratio.id = "pg-ratio";
   const seed = h("input", { type: "number", id: "pg-seed", min: 0, step: 1, placeholder: "random" });
   const steps = h("input", { type: "number", id: "pg-steps", min: 20, max: 50, step: 1, placeholder: "default (50)" });
+  const negative = h("input", { type: "text", id: "pg-negative", name: "negative_prompt", placeholder: "optional" });
+  const modeText = h("span", { id: "pg-mode-text" });
+  const clearMode = h("button", { type: "button", class: "secondary", id: "pg-clear" }, "Clear structured prompt and seed");
+  const mode = h("div", { class: "mode", id: "pg-mode", role: "status" }, modeText, clearMode);
   const errors = h("div");
   const status = h("p", { class: "hint", "aria-live": "polite" });
   const go = h("button", { type: "submit" }, "Generate image");
@@ -39,12 +67,35 @@ export async function render(root, { params }) {
   modelSel.addEventListener("change", syncInfluence);
   syncInfluence();
 
+  // What the next request will do, always visible: a loaded structured prompt or seed changes it.
+  function syncMode() {
+    const hasSp = !!sp.value.trim(), hasPrompt = !!prompt.value.trim();
+    const seedNote = seed.value !== "" ? ` with seed ${seed.value}` : " with a random seed";
+    let text;
+    if (hasSp && hasPrompt) text = "Refine: the prompt edits the loaded structured prompt" + seedNote + ".";
+    else if (hasSp) text = "Recreate: the loaded structured prompt" + seedNote + ".";
+    else text = "New image from the prompt" + seedNote + ".";
+    modeText.textContent = `Mode: ${text}`;
+    mode.classList.toggle("new", !hasSp);
+    clearMode.hidden = !hasSp && seed.value === "";
+    const box = sp.closest("details");
+    if (box && hasSp) box.open = true;
+  }
+  for (const el of [sp, prompt, seed]) el.addEventListener("input", syncMode);
+  clearMode.addEventListener("click", () => {
+    sp.value = ""; seed.value = "";
+    syncMode();
+    status.textContent = "Cleared: the next image starts from the prompt alone.";
+    prompt.focus();
+  });
+
   function payload() {
     const body = { sync: false, aspect_ratio: ratio.value };
     if (prompt.value.trim()) body.prompt = prompt.value.trim();
     if (sp.value.trim()) body.structured_prompt = sp.value.trim();
     if (seed.value !== "") body.seed = Number(seed.value);
     if (steps.value !== "") body.steps_num = Number(steps.value);
+    if (negative.value.trim()) body.negative_prompt = negative.value.trim();
     if (modelSel.value) { body.tailored_model_id = modelSel.value; body.tailored_model_influence = Number(influence.value); }
     return body;
   }
@@ -53,7 +104,7 @@ export async function render(root, { params }) {
     const started = await api("POST", path, { json: body });
     if (started && started.result) return { ...started.result, request_id: started.request_id };
     status.textContent = `Request ${started.request_id} is running…`;
-    const result = await waitForRequest(started.request_id, (st) => { status.textContent = `Request ${started.request_id}: ${st.status}`; });
+    const result = await waitForRequest(started.request_id, (st) => { status.textContent = describeStatus(st); });
     return { ...result, request_id: started.request_id };
   }
 
@@ -88,17 +139,22 @@ export async function render(root, { params }) {
     grid.replaceChildren(...(gallery.length ? gallery.map(card) : [h("p", { class: "empty" }, "Results appear here.")]));
   }
 
+  // Load everything that made ``item`` into the form (exactly: recreate must not use today's values).
+  function loadItem(item) {
+    sp.value = pretty(item.structured_prompt); seed.value = item.seed ?? ""; prompt.value = "";
+    ratio.value = item.aspect_ratio || "1:1"; modelSel.value = item.model || "";
+    if (item.influence !== undefined && item.influence !== null) influence.value = item.influence;
+    steps.value = item.steps_num ?? "";
+    negative.value = item.negative_prompt || "";
+    syncInfluence(); syncMode();
+  }
+
   function card(item) {
     const recreate = h("button", { type: "button", class: "secondary" }, "Recreate");
-    recreate.addEventListener("click", () => {
-      sp.value = pretty(item.structured_prompt); seed.value = item.seed ?? ""; prompt.value = "";
-      ratio.value = item.aspect_ratio || "1:1"; modelSel.value = item.model || ""; syncInfluence();
-      form.requestSubmit();
-    });
+    recreate.addEventListener("click", () => { loadItem(item); form.requestSubmit(); });
     const refine = h("button", { type: "button", class: "secondary" }, "Refine");
     refine.addEventListener("click", () => {
-      sp.value = pretty(item.structured_prompt); seed.value = item.seed ?? ""; prompt.value = "";
-      modelSel.value = item.model || ""; syncInfluence();
+      loadItem(item);
       status.textContent = "Describe the change in the prompt box, then generate.";
       prompt.focus();
     });
@@ -120,7 +176,7 @@ export async function render(root, { params }) {
       media,
       h("figcaption", { class: "body" },
         h("div", {}, item.prompt || "(from a structured prompt)"),
-        h("div", { class: "muted" }, `seed ${item.seed ?? "—"} · ${item.aspect_ratio || ""} · ${item.model ? `model #${item.model}` : "base model"}`),
+        h("div", { class: "muted" }, describeItem(item)),
         h("div", { class: "row mt" }, recreate, refine, animateBtn, h("a", { href: item.image_url, download: "", class: "button secondary" }, "Download")),
         note, animErrors,
         item.structured_prompt ? h("details", {}, h("summary", {}, "Structured prompt"), h("pre", {}, pretty(item.structured_prompt))) : null));
@@ -135,7 +191,8 @@ export async function render(root, { params }) {
       h("p", { class: "hint" }, "0 to 1.5 (tailored models only).")),
     h("div", { class: "pair" }, field("Aspect ratio", ratio), field("Seed", seed)),
     field("Steps", steps, "20 to 50."),
-    errors, status,
+    field("Negative prompt", negative, "What to avoid."),
+    mode, errors, status,
     h("div", { class: "row mt" }, go, spOnly));
 
   form.addEventListener("submit", (ev) => {
@@ -144,15 +201,23 @@ export async function render(root, { params }) {
     const body = payload();
     const path = body.tailored_model_id ? "/v2/image/generate/tailored" : "/v2/image/generate";
     busy(go, async () => {
+      const started = Date.now();
       const r = await run(path, body);
+      const p = r.parameters || {};
+      // What the server says made the image; the request's values where an older server says nothing.
       gallery.unshift({
         image_url: r.image_url, seed: r.seed ?? body.seed, structured_prompt: r.structured_prompt,
-        prompt: body.prompt || "", aspect_ratio: body.aspect_ratio, model: body.tailored_model_id || "", request_id: r.request_id,
+        prompt: body.prompt || "", request_id: r.request_id,
+        aspect_ratio: p.aspect_ratio ?? body.aspect_ratio, model: p.tailored_model_id ?? body.tailored_model_id ?? "",
+        influence: p.tailored_model_influence ?? body.tailored_model_influence ?? null,
+        steps_num: p.steps_num ?? body.steps_num ?? null, negative_prompt: p.negative_prompt ?? body.negative_prompt ?? null,
+        guidance_scale: p.guidance_scale ?? null, model_version: p.model_version ?? null,
+        seconds: Math.round((Date.now() - started) / 100) / 10,
       });
       saveGallery();
-      status.textContent = `Done (seed ${r.seed ?? "—"}).`;
-      if (r.structured_prompt) sp.value = pretty(r.structured_prompt);
-      if (r.seed !== undefined && r.seed !== null) seed.value = r.seed;
+      // The form keeps what was typed: the result's structured prompt and seed stay on its card
+      // (Recreate / Refine load them), so the next "new" prompt never silently refines this image.
+      status.textContent = `Done in ${gallery[0].seconds}s (seed ${r.seed ?? "—"}).`;
       drawGallery();
     }, errors);
   });
@@ -166,11 +231,13 @@ export async function render(root, { params }) {
       const r = await run(path, body);
       sp.value = pretty(r.structured_prompt);
       sp.closest("details").open = true;
+      syncMode();
       status.textContent = "Structured prompt ready: edit it or generate an image from it.";
     }, errors);
   });
 
   drawGallery();
+  syncMode();
   root.append(...page("Playground", [["Projects", "#/projects"]],
     h("div", { class: "grid2" }, form, h("section", { "aria-labelledby": "gal-title" }, h("h2", { id: "gal-title" }, "Results"), grid))));
 }

@@ -53,7 +53,13 @@ export function schemaEditor(dataset, images, onSaved) {
       let value = text.value.trim();
       try { value = JSON.stringify(JSON.parse(value)); } catch (e) { throw new Error(`The schema is not valid JSON: ${e.message}`); }
       await api("PUT", `${V1}/datasets/${dataset.id}`, { json: { visual_schema: value } });
-      flash("success", "Visual schema saved.");
+      const uncaptioned = images.filter((i) => !i.caption && i.caption_source !== "pending").length;
+      if (uncaptioned && confirm(`Visual schema saved. Caption the ${uncaptioned} image(s) that have no caption now?`)) {
+        await api("PUT", `${V1}/datasets/${dataset.id}/images?which=missing`, { json: {} });
+        flash("success", `Visual schema saved; captioning ${uncaptioned} image(s).`);
+      } else {
+        flash("success", "Visual schema saved.");
+      }
       onSaved();
     }, errors);
   });

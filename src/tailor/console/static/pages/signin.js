@@ -24,7 +24,9 @@ export async function render(root) {
     busy(submit, async () => {
       await api("GET", `${V1}/projects`, { token });
       setToken(token, remember.checked);
-      location.hash = "#/projects";
+      const next = sessionStorage.getItem("tailor.next");
+      sessionStorage.removeItem("tailor.next");
+      location.hash = next && next.startsWith("#/") && !next.startsWith("#/signin") ? next : "#/projects";
     }, errors);
   });
   root.append(form);

@@ -1,12 +1,12 @@
 // Drag-and-drop upload with progress: images one by one (basic), a zip through bulk upload (advanced).
 import { api, upload, V1 } from "../api.js";
-import { errorBox, h } from "../ui.js";
+import { clearFlash, errorBox, h } from "../ui.js";
 
 const IMAGE = /\.(jpe?g|png|webp)$/i;
 
 export function uploader(dataset, onDone) {
   const advanced = dataset.upload_type === "advanced";
-  const input = h("input", { type: "file", id: "upload-files", multiple: !advanced, accept: advanced ? ".zip,application/zip" : "image/png,image/jpeg,image/webp", class: "visually-hidden" });
+  const input = h("input", { type: "file", id: "upload-files", multiple: !advanced, accept: advanced ? ".zip,application/zip" : "image/png,image/jpeg,image/webp", class: "visually-hidden", tabindex: -1 });
   const choose = h("button", { type: "button", class: "secondary" }, advanced ? "Choose a zip…" : "Choose images…");
   const bar = h("progress", { max: 1, value: 0, hidden: true, "aria-label": "Upload progress" });
   const status = h("p", { class: "hint", "aria-live": "polite" });
@@ -24,6 +24,7 @@ export function uploader(dataset, onDone) {
   async function start(files) {
     if (running || !files.length) return;
     errors.replaceChildren();
+    clearFlash(); // an earlier message about the dataset (e.g. "needs 5 images") is about to be stale
     running = true;
     choose.disabled = true;
     bar.hidden = false;
@@ -34,7 +35,9 @@ export function uploader(dataset, onDone) {
     } finally {
       running = false;
       choose.disabled = false;
-      onDone();
+      // the page redraws around the uploader: give focus back to where the upload started
+      await Promise.resolve(onDone()).catch(() => {});
+      choose.focus();
     }
   }
 
@@ -69,7 +72,8 @@ export function uploader(dataset, onDone) {
       for (;;) {
         const st = await api("GET", `${V1}/datasets/${dataset.id}/images/bulk-upload/status`);
         bar.value = 0.5 + (Number(st.progress_percentage) || 0) / 200;
-        status.textContent = `Bulk upload ${st.status}: ${st.done ?? 0} done, ${st.failed ?? 0} failed.`;
+        const waiting = st.queue && st.queue.state === "queued" ? ` (${st.queue.message})` : "";
+        status.textContent = `Bulk upload ${st.status}: ${st.done ?? 0} done, ${st.failed ?? 0} failed${waiting}.`;
         if (st.status === "completed" || st.status === "failed") {
           const bad = (st.failed_images || []).map((f) => `${f.filename}: ${f.error_message}`);
           if (bad.length) errors.replaceChildren(errorBox(bad.join("\n")));
