@@ -14,7 +14,7 @@ from tailor.bootstrap import Runtime
 from tailor.store.db import session_scope
 from tailor.store.tables import Dataset, Image, Job
 from tailor.worker.run import run_pending
-from tests.training.helpers import seed_dataset
+from tests.engine.training.helpers import seed_dataset
 
 PATHS = ("/v1/datasets/{}/download", "/v1/tailored-gen/datasets/{}/download")
 

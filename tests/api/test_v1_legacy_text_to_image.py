@@ -104,7 +104,7 @@ async def test_unknown_and_unready_models(
 async def test_caption_prefix_is_set_on_a_draft_dataset_only(
     client: httpx.AsyncClient, auth: dict, runtime: Runtime, token: str
 ) -> None:
-    from tests.training.helpers import seed_dataset
+    from tests.engine.training.helpers import seed_dataset
 
     draft = seed_dataset(runtime, token, status="draft").dataset_id
     url = f"/v1/tailored-gen/datasets/{draft}"

@@ -15,7 +15,7 @@ from tailor.store.tables import Dataset
 from tests.cli.conftest import Result
 from tests.client.test_contract_sdk import _serve
 from tests.engine.api_helpers import SP, adapter_bytes
-from tests.training.helpers import seed_dataset
+from tests.engine.training.helpers import seed_dataset
 
 Run = Callable[..., Result]
 

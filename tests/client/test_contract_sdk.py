@@ -13,7 +13,7 @@ from tailor.client import Tailor
 from tailor.store.db import session_scope
 from tailor.store.tables import Dataset
 from tests.engine.api_helpers import SP, adapter_bytes
-from tests.training.helpers import seed_dataset
+from tests.engine.training.helpers import seed_dataset
 
 
 def _serve(data: bytes) -> tuple[ThreadingHTTPServer, str]:

@@ -94,8 +94,11 @@ class Datasets:
     def set_visual_schema(self, dataset_id: int, visual_schema: str | dict[str, Any]) -> Dataset:
         return self.update(dataset_id, visual_schema=visual_schema)
 
-    def complete(self, dataset_id: int) -> Dataset:
-        """Mark the dataset completed (frozen; at least 5 images), ready for training."""
+    def complete(self, dataset_id: int, *, force: bool = False) -> Dataset:
+        """Mark the dataset completed (frozen; at least 5 images), ready for training. Tailor refuses
+        (409) a dataset whose readiness report has blocking problems unless ``force``."""
+        if force:
+            return self.update(dataset_id, status="completed", force=True)
         return self.update(dataset_id, status="completed")
 
     def download(self, dataset_id: int, *, timeout: float = 600, interval: float = 2.0) -> DatasetDownload:
@@ -109,6 +112,11 @@ class Datasets:
             if time.monotonic() > deadline:
                 raise TailorTimeoutError(f"dataset {dataset_id}'s download not ready after {timeout}s")
             time.sleep(interval)
+
+    def report(self, dataset_id: int) -> dict[str, Any]:
+        """Tailor: the readiness report (duplicates, sharpness, captions, verdict, per-image flags)."""
+        data: dict[str, Any] = self._c.run(Call("GET", f"{D}/{dataset_id}/report"))
+        return data
 
     def delete(self, dataset_id: int) -> None:
         self._c.run(Call("DELETE", f"{D}/{dataset_id}"))
@@ -190,7 +198,9 @@ class AsyncDatasets:
     async def set_visual_schema(self, dataset_id: int, visual_schema: str | dict[str, Any]) -> Dataset:
         return await self.update(dataset_id, visual_schema=visual_schema)
 
-    async def complete(self, dataset_id: int) -> Dataset:
+    async def complete(self, dataset_id: int, *, force: bool = False) -> Dataset:
+        if force:
+            return await self.update(dataset_id, status="completed", force=True)
         return await self.update(dataset_id, status="completed")
 
     async def download(
@@ -204,6 +214,10 @@ class AsyncDatasets:
             if time.monotonic() > deadline:
                 raise TailorTimeoutError(f"dataset {dataset_id}'s download not ready after {timeout}s")
             await asyncio.sleep(interval)
+
+    async def report(self, dataset_id: int) -> dict[str, Any]:
+        data: dict[str, Any] = await self._c.run(Call("GET", f"{D}/{dataset_id}/report"))
+        return data
 
     async def delete(self, dataset_id: int) -> None:
         await self._c.run(Call("DELETE", f"{D}/{dataset_id}"))

@@ -120,6 +120,8 @@ def diff_call(
 def legacy_call(model_id: int | str, prompt: str, fields: dict[str, Any]) -> Call:
     """The legacy ``/v1/text-to-image/tailored/{model_id}`` (v1 field names; sync by default)."""
     return Call("POST", f"/v1/text-to-image/tailored/{model_id}", json=body(prompt=prompt, **fields))
+
+
 VIDEO = "/v2/video/generate/tailored/image-to-video"
 
 

@@ -37,6 +37,10 @@ class DatasetUpdate(UpdateBody):
         description="Text put before prompts on /v1/text-to-image/tailored (e.g. from generate_prefix); "
         "draft only.",
     )
+    force: bool | None = Field(
+        None,
+        description="Tailor: complete the dataset even when its readiness report has blocking problems.",
+    )
 
 
 class DatasetClone(BaseModel):
