@@ -93,15 +93,18 @@ def worker_env(settings: Settings) -> dict[str, str]:
 
 def start_local_workers(settings: Settings, rt: Runtime) -> WorkerSupervisor | None:
     """Start ``settings.workers`` supervised worker processes for short work and
-    ``settings.long_job_workers`` for long work (None when there are none)."""
+    ``settings.long_job_workers`` for long work (None when there are none), each on its device of
+    ``settings.devices`` (round robin) when that is set."""
     from tailor.domain.jobs import Priority
-    from tailor.worker.supervisor import WorkerSupervisor, plan_lanes
+    from tailor.worker.supervisor import WorkerSupervisor, parse_devices, plan_lanes
 
     kinds = [(name, rt.registry.kind(name).priority >= Priority.LONG) for name in rt.registry.names]
     lanes = plan_lanes(settings.workers, settings.long_job_workers, kinds)
     if not lanes:
         return None
-    supervisor = WorkerSupervisor(len(lanes), env=worker_env(settings), kinds=lanes)
+    supervisor = WorkerSupervisor(
+        len(lanes), env=worker_env(settings), kinds=lanes, devices=parse_devices(settings.devices)
+    )
     supervisor.start()
     return supervisor
 

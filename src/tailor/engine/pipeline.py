@@ -40,11 +40,30 @@ def resolve_device(settings: Settings) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def resolve_dtype(device: str) -> Any:
-    """bfloat16 on CUDA, float32 on CPU."""
+def resolve_dtype(device: str, setting: str = "auto") -> Any:
+    """``setting`` (``TAILOR_DTYPE``), or for "auto": bfloat16 on CUDA, float32 on CPU."""
     import torch
 
+    if setting != "auto":
+        return getattr(torch, setting)
     return torch.bfloat16 if device.startswith("cuda") else torch.float32
+
+
+def check_dtype(pipe: Any, dtype: Any) -> None:
+    """Raise if a component did not load in ``dtype`` (a diffusers that ignores ``dtype=`` would
+    silently load FIBO's 8B transformer in float32 and the trainer would turn bf16 off)."""
+    import diffusers
+
+    wrong = {
+        name: str(getattr(pipe, name).dtype)
+        for name in ("transformer", "text_encoder", "vae")
+        if getattr(pipe, name, None) is not None and getattr(pipe, name).dtype != dtype
+    }
+    if wrong:
+        raise BaseModelUnavailable(
+            f"the base model loaded in the wrong dtype ({wrong}, asked for {dtype}) with diffusers "
+            f"{diffusers.__version__}; Tailor needs diffusers>=0.40 (pip install -U diffusers)"
+        )
 
 
 def _looks_like_path(name: str) -> bool:
@@ -92,13 +111,34 @@ def _hub_error(name: str, exc: BaseException) -> BaseModelUnavailable:
     )
 
 
+def check_memory(settings: Settings, device: str, what: str, **plan_args: Any) -> None:
+    """Refuse (``InsufficientGpuMemory``) before loading when FIBO's plan for ``what``
+    ("generation" or "training") does not fit this worker's device."""
+    from tailor.engine import memory
+
+    available = memory.free_bytes(device)
+    if available is None:
+        return
+    params = memory.fibo_parameters()
+    if what == "training":
+        plan = memory.training_plan(params, **plan_args)
+    else:
+        plan = memory.generation_plan(params, adapters=settings.adapter_cache_size, **plan_args)
+        if settings.cpu_offload:  # one component at a time on the GPU
+            plan = memory.Plan(plan.what, params.transformer * 2, plan.lora, 0, 0, plan.activations)
+    limit = int(settings.gpu_memory_gb * memory.GiB) if settings.gpu_memory_gb else None
+    memory.ensure_fits(plan, available, device, limit=limit)
+
+
 def load_pipeline(settings: Settings) -> BriaFiboPipeline:
     """Load ``BriaFiboPipeline`` per ``settings.base_model``, on the chosen device and dtype."""
     from diffusers import BriaFiboPipeline
 
     source = model_source(settings)
     device = resolve_device(settings)
-    dtype = resolve_dtype(device)
+    dtype = resolve_dtype(device, settings.dtype)
+    if not is_tiny(settings):
+        check_memory(settings, device, "generation")
     try:
         pipe = BriaFiboPipeline.from_pretrained(source, dtype=dtype)
     except BaseModelUnavailable:
@@ -109,6 +149,7 @@ def load_pipeline(settings: Settings) -> BriaFiboPipeline:
                 f"cannot load base model from {source!r}: {type(e).__name__}: {e}"
             ) from e
         raise _hub_error(source, e) from e
+    check_dtype(pipe, dtype)
     pipe.set_progress_bar_config(disable=True)
     if settings.cpu_offload and device.startswith("cuda"):
         pipe.enable_model_cpu_offload(device=device)
