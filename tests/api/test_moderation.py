@@ -87,3 +87,23 @@ def test_a_classifier_that_passes_lets_images_through(tmp_path: Path) -> None:
     blocks = ImageModerator(str(build_classifier(tmp_path / "b", blocked_bias=8.0)), ["nsfw"], 0.5)
     assert passes.reason(buf.getvalue()) is None
     assert (blocks.reason(buf.getvalue()) or "").startswith("nsfw")
+
+
+async def test_an_uploaded_image_is_checked_when_asked(
+    client: httpx.AsyncClient, auth: dict, runtime: Runtime, token: str
+) -> None:
+    import base64
+    import io
+
+    from PIL import Image
+
+    from tests.training.helpers import seed_dataset
+
+    dataset_id = seed_dataset(runtime, token, status="draft").dataset_id
+    buf = io.BytesIO()
+    Image.new("RGB", (1024, 1024), (10, 120, 200)).save(buf, format="PNG")
+    body = {"file": base64.b64encode(buf.getvalue()).decode(), "image_name": "x.png"}
+    url = f"/v1/tailored-gen/datasets/{dataset_id}/images"
+    r = await client.post(url, json={**body, "content_moderation": True}, headers=auth)
+    assert r.status_code == 422 and "blocked by content moderation" in r.json()["error"]["message"]
+    assert (await client.post(url, json=body, headers=auth)).status_code == 201

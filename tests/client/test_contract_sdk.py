@@ -8,6 +8,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from bria_client import BriaSyncClient
+
 from tailor.bootstrap import Runtime
 from tailor.client import Tailor
 from tailor.store.db import session_scope
@@ -60,6 +62,18 @@ def test_the_sdk_covers_the_contract_additions(
     assert json.loads(diff.structured_prompt)["lighting"]["conditions"] == "neon"  # type: ignore[union-attr,arg-type]
     sp = live.generate_structured_prompt_lite("a kite", seed=5, timeout=60)
     assert sp.structured_prompt  # type: ignore[union-attr]
+
+    # Bria's own client, unchanged, on the lite and generate_from_diff paths (it only speaks /v2)
+    with BriaSyncClient(base_url=live.base_url, api_token=token) as bria:
+        res = bria.run("image/generate/lite", {"structured_prompt": SP, "seed": 6})
+        assert res.error is None and res.result is not None and res.result.seed == 6
+        assert res.result.image_url and res.result.structured_prompt
+        res = bria.run(
+            "structured_prompt/generate_from_diff",
+            {"structured_prompt": SP, "user_adjusted_structured_prompt": json.dumps(edited)},
+        )
+        assert res.error is None and res.result is not None
+        assert json.loads(res.result.structured_prompt)["lighting"]["conditions"] == "neon"
 
     dataset_id = seed_dataset(runtime, token, n=2).dataset_id
     with session_scope(runtime.sessions) as s:

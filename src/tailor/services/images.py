@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -140,8 +141,11 @@ def upload_image(
     increase_resolution: bool = True,
     upload_source_url: str | None = None,
     field: str = "file",
+    moderate: Callable[[bytes], str | None] | None = None,
 ) -> Image:
-    """Check, normalize and store one image; its row is committed only after its blobs exist."""
+    """Check, normalize and store one image; its row is committed only after its blobs exist.
+    ``moderate`` (the request's content_moderation with a moderation model configured) says why an
+    image is blocked, or None; a blocked image is 422 and nothing is stored."""
 
     def limit_of(upload_type: str) -> int:
         return dataset_limit(rt, upload_type)
@@ -151,6 +155,9 @@ def upload_image(
     img = normalize_image(
         data, ImageRules.from_settings(rt.settings), increase_resolution=increase_resolution, field=field
     )
+    reason = moderate(data) if moderate is not None else None
+    if reason is not None:
+        raise Unprocessable(f"the image was blocked by content moderation: {reason}", field=field)
     blobs = write_blobs(rt, organization_id, img)
     try:
         with session_scope(rt.sessions) as s:

@@ -25,7 +25,9 @@ class ImageCreate(BaseModel):
     increase_resolution: bool = Field(
         True, description="Upscale images from 256x256 up so the short side reaches 1024."
     )
-    content_moderation: bool = Field(False, description="Accepted; Tailor runs no moderation model.")
+    content_moderation: bool = Field(
+        False, description="Check the image with TAILOR_MODERATION_MODEL, when set (422 if blocked)."
+    )
 
 
 class ImageUpdate(UpdateBody):
@@ -53,7 +55,7 @@ class BulkUploadCreate(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     zip_url: str = Field(description="A public http(s) URL of the zip archive.")
-    content_moderation: bool = Field(False, description="Accepted; Tailor runs no moderation model.")
+    content_moderation: bool = Field(False, description="Accepted; bulk uploads are not moderated.")
 
 
 class FailedImage(BaseModel):

@@ -41,7 +41,9 @@ class LegacyTextToImageRequest(BaseModel):
     )
     sync: bool = Field(True, description="true (v1's default): wait for the images.")
     prompt_enhancement: bool = Field(False, description="Accepted: prompts are always expanded here.")
-    content_moderation: bool = Field(False, description="Accepted for compatibility.")
+    content_moderation: bool = Field(
+        False, description="Run the prompt check and the output image check, where configured."
+    )
     fast: bool = Field(False, description="true is not supported (400).")
 
     @model_validator(mode="before")

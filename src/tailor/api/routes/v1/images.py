@@ -3,6 +3,7 @@ caption edits, delete, and zip bulk upload with its status."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -23,7 +24,9 @@ from tailor.api.schemas.v1_images import (
     ImageUpdate,
     render_image,
 )
+from tailor.bootstrap import Runtime
 from tailor.domain.errors import InvalidInput, TooLarge
+from tailor.engine.moderation import image_moderator
 from tailor.infra.imaging import decode_base64
 from tailor.services import bulk_upload as bulk_svc
 from tailor.services import images as svc
@@ -141,6 +144,12 @@ def bulk_upload_status(org: CurrentOrg, rt: RuntimeDep, dataset_id: Id) -> dict[
 # --- single images --------------------------------------------------------------------------------
 
 
+def _moderator(rt: Runtime, asked: bool) -> Callable[[bytes], str | None] | None:
+    """The image check when the request asks for it and a moderation model is configured."""
+    moderator = image_moderator(rt.settings) if asked else None
+    return moderator.reason if moderator is not None else None
+
+
 @router.post(
     "",
     status_code=201,
@@ -170,11 +179,12 @@ async def upload_image(
         image_url = str(fields.get("image_url") or "") or None
         image_name = str(fields.get("image_name") or "") or None
         increase = _flag(fields.get("increase_resolution"), "increase_resolution", True)
-        _flag(fields.get("content_moderation"), "content_moderation", False)
+        moderate = _flag(fields.get("content_moderation"), "content_moderation", False)
     else:
         body = await _json_body(request, ImageCreate)
         data = _b64(body.file, max_bytes) if body.file else None
         image_url, image_name, increase = body.image_url, body.image_name, body.increase_resolution
+        moderate = body.content_moderation
     if data is not None and image_url:
         raise InvalidInput("send either file or image_url, not both", field="file")
     if data is None and not image_url:
@@ -194,6 +204,7 @@ async def upload_image(
             increase_resolution=increase,
             upload_source_url=image_url,
             field=field,
+            moderate=_moderator(rt, moderate),
         )
     )
     return render_image(image, base_url, signer)

@@ -5,7 +5,7 @@ sharpness, size as uploaded), taken at ingest; ``evaluations`` holds the scores 
 validation set and of the base model's reference per dataset.
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-01 11:40:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
