@@ -16,6 +16,10 @@ import threading
 import time
 from collections.abc import Mapping
 from types import FrameType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tailor.worker.executor_ray import RayWorkers
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +34,13 @@ def run_worker(*, kinds: list[str] | None = None, install_signals: bool = True) 
 
     settings = load_settings()
     rt = build_runtime(settings)
-    worker = Worker(rt, kinds=kinds)
+    worker: Worker | RayWorkers
+    if settings.executor == "ray":
+        from tailor.worker.executor_ray import RayWorkers  # the optional ray extra
+
+        worker = RayWorkers(rt, kinds=kinds)
+    else:
+        worker = Worker(rt, kinds=kinds)
     parent = int(os.environ.get(PARENT_PID_ENV, "0") or 0)
 
     if install_signals:
