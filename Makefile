@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q "$(TORCH)"
-	$(BIN)/python -m pip install -q -e ".[api,s3,redis,ml,dev]"
+	$(BIN)/python -m pip install -q -e ".[api,s3,redis,ml,dev,ray]"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -173,6 +173,9 @@ class Settings(BaseSettings):
     ray_adapters_per_replica: int = Field(
         4, ge=1, description="Tailored adapters a generation replica keeps loaded (LRU)."
     )
+    ray_adapter_affinity: bool = Field(
+        True, description="Route generations to replicas already holding their adapter (off: any replica)."
+    )
     ray_generation_concurrency: int = Field(
         4, ge=1, description="Generation jobs a Ray worker keeps in flight on the replicas."
     )

@@ -36,7 +36,7 @@ from typing import Any
 
 import ray
 from ray import serve
-from ray.exceptions import RayError, TaskCancelledError
+from ray.exceptions import TaskCancelledError
 from ray.serve.exceptions import RayServeException, RequestCancelledError
 
 from tailor.bootstrap import Runtime, build_runtime
@@ -126,7 +126,7 @@ def tailor_job(
     return attempt(process_runtime(values), info, worker_id), _where()
 
 
-@ray.remote
+@ray.remote(max_calls=1)  # one process per run: its memory (and GPU) is freed when it ends
 def tailor_training(
     values: dict[str, Any], info: dict[str, Any], worker_id: str
 ) -> tuple[Outcome, dict[str, Any]]:
@@ -242,12 +242,27 @@ class _RayExecution(Execution):
             outcome, where = fetch()
         except (TaskCancelledError, RequestCancelledError):
             outcome, where = Outcome.cancelled(), {}
-        except RayError as e:  # the process, actor or node running the attempt died
-            outcome = Outcome.cancelled() if self._cancelled else Outcome.crashed(f"ray: {e}")
+        except Exception as e:  # the process, actor or node running the attempt died (RayError)
+            outcome = (
+                Outcome.cancelled() if self._cancelled else Outcome.crashed(f"ray: {type(e).__name__}: {e}")
+            )
             where = {}
         self._executor.placed(Placement(self._job_id, self._kind, where))
         self._outcome = outcome
         return outcome
+
+
+class Ended(Execution):
+    """An attempt that ended before it reached Ray."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        self._outcome = outcome
+
+    def wait(self, timeout_s: float) -> Outcome | None:
+        return self._outcome
+
+    def cancel(self) -> None:
+        """Nothing runs."""
 
 
 class TaskExecution(_RayExecution):
@@ -282,12 +297,17 @@ class ServeExecution(_RayExecution):
         if self._outcome is not None:
             return self._outcome
         try:
-            self._response.result(timeout_s=timeout_s)
+            value = self._response.result(timeout_s=timeout_s)
         except TimeoutError:
             return None
-        except Exception:  # noqa: S110 - read again (and classified) below
-            pass
-        return self._finish(lambda: self._response.result(timeout_s=0))
+        except Exception as e:
+            error = e
+
+            def fail() -> Any:
+                raise error
+
+            return self._finish(fail)
+        return self._finish(lambda: value)
 
     def cancel(self) -> None:
         self._cancelled = True
@@ -316,11 +336,20 @@ class RayExecutor(Executor):
         log.info("job %s (%s) ran on %s", placement.job_id, placement.kind, placement.where or "-")
 
     def start(self, job: Job, ctx: JobContext, worker_id: str) -> Execution:
+        try:
+            return self._start(job, ctx, worker_id)
+        except Exception as e:  # Ray unreachable, the Serve app failing to deploy...
+            log.exception("job %s could not be handed to Ray", job.id)
+            return Ended(Outcome.crashed(f"could not hand the job to Ray: {type(e).__name__}: {e}"))
+
+    def _start(self, job: Job, ctx: JobContext, worker_id: str) -> Execution:
         info = job_info(job)
         name = f"tailor-{job.kind}-{job.id}"
         if job.kind in SERVED_KINDS:
             adapter = self._adapter_of(ctx, info)
-            handle = self.generation().options(multiplexed_model_id=adapter[0] if adapter else "")
+            # without affinity the replica's handler loads the adapter itself, wherever it lands
+            routed = adapter[0] if adapter is not None and self.settings.ray_adapter_affinity else ""
+            handle = self.generation().options(multiplexed_model_id=routed)
             response = handle.run.remote(info, worker_id, adapter[1:] if adapter else None)
             return ServeExecution(self, job, response)
         if self.registry.kind(job.kind).isolated:
@@ -330,7 +359,6 @@ class RayExecutor(Executor):
                 num_gpus=self.settings.ray_train_gpus,
                 max_retries=self.settings.ray_train_max_retries,
                 retry_exceptions=False,
-                max_calls=1,  # one process per run: its memory (and GPU) is freed when it ends
             ).remote(self.settings.model_dump(), info, worker_id)
         else:
             ref = tailor_job.options(name=name, num_cpus=self.settings.ray_task_cpus, max_retries=0).remote(
