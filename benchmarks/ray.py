@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import importlib.util
+import json
 import statistics
 import sys
 import tempfile
@@ -41,9 +42,30 @@ from tailor.store.models import add_model  # noqa: E402
 from tailor.store.tables import Dataset, Job, Project  # noqa: E402
 from tailor.worker.executor_ray import RayWorkers  # noqa: E402
 
-SP = (
-    '{"short_description": "A red house by a lake.", "objects": [{"description": "a red house", '
-    '"location": "center"}], "background_setting": "a lake", "style_medium": "photograph"}'
+SP = json.dumps(  # a complete structured prompt: no VLM call in the timed path
+    {
+        "short_description": "A red house by a lake at sunset.",
+        "objects": [
+            {
+                "description": "a red house",
+                "location": "center",
+                "relationship": "the main subject",
+                "relative_size": "large within frame",
+            }
+        ],
+        "background_setting": "A calm lake with hills behind.",
+        "lighting": {"conditions": "sunset", "direction": "from the left", "shadows": "long, soft"},
+        "aesthetics": {"composition": "centered", "color_scheme": "warm", "mood_atmosphere": "calm"},
+        "photographic_characteristics": {
+            "depth_of_field": "deep",
+            "focus": "sharp on the house",
+            "camera_angle": "eye level",
+            "lens_focal_length": "35mm",
+        },
+        "style_medium": "photograph",
+        "context": "a postcard",
+        "artistic_style": "realistic",
+    }
 )
 
 
@@ -150,7 +172,9 @@ def main() -> None:
                 break
             time.sleep(0.02)
         elapsed = time.perf_counter() - started
-        assert all(state == "completed" for state in states), states
+        if any(state != "completed" for state in states):
+            with rt.sessions() as s:
+                raise SystemExit(f"a job did not complete: {s.get(Job, ids[states.index('failed')]).error}")
         loads = sum(p.where.get("adapter_loads", 0) for p in list(workers.executor.placements)[seen:])
         return n / elapsed, loads
 
