@@ -28,7 +28,6 @@ import json
 import logging
 import os
 import threading
-import time
 from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -462,10 +461,3 @@ class RayWorkers:
         finally:
             self.stop(0)
         return sum(w.jobs_run for w in self.loops)
-
-
-def wait_idle(workers: RayWorkers, timeout_s: float = 60.0) -> None:
-    """Wait until no loop runs a job (tests, benchmark)."""
-    deadline = time.monotonic() + timeout_s
-    while workers.in_flight() and time.monotonic() < deadline:
-        time.sleep(0.05)
