@@ -22,7 +22,7 @@ from ray import serve  # noqa: E402
 
 from tailor.bootstrap import Runtime, build_runtime  # noqa: E402
 from tailor.config import Settings  # noqa: E402
-from tailor.domain.jobs import CAPTION_IMAGE, CaptionImage  # noqa: E402
+from tailor.domain.jobs import CAPTION_IMAGE, GENERATE_IMAGE, CaptionImage, GenerateImage  # noqa: E402
 from tailor.jobs.queue import enqueue  # noqa: E402
 from tailor.store import checkpoints as ckpt_store  # noqa: E402
 from tailor.store.db import session_scope  # noqa: E402
@@ -162,14 +162,14 @@ def ray_pids(title: str) -> list[int]:
 
 
 def busiest(pids: list[int]) -> int:
-    """The process that used the most CPU over the next 0.2 seconds."""
+    """The process that used the most CPU over the next 0.1 seconds."""
 
     def cpu(pid: int) -> int:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         return int(fields[11]) + int(fields[12])  # utime + stime
 
     before = {pid: cpu(pid) for pid in pids}
-    time.sleep(0.2)
+    time.sleep(0.1)
     return max(pids, key=lambda pid: cpu(pid) - before[pid])
 
 
@@ -247,11 +247,12 @@ async def test_a_replica_killed_mid_generation_still_completes(
         assert job.state == "completed" and job.attempts == 2  # the lost attempt, then a new one
 
 
-async def test_training_resumes_after_its_ray_worker_is_killed(
+async def test_training_resumes_after_its_ray_worker_is_killed_and_a_queued_one_is_cancelled(
     client: httpx.AsyncClient, auth: dict[str, str], runtime: Runtime, token: str, ray_workers: RayWorkers
 ) -> None:
     seeded = seed_dataset(runtime, token, n=4)
     mid = await start_model(client, auth, seeded.dataset_id, rank=4)
+    queued = await start_model(client, auth, seeded.dataset_id, rank=4)  # training concurrency is 1
 
     async def first_checkpoint() -> bool:
         with session_scope(runtime.sessions) as s:
@@ -261,6 +262,13 @@ async def test_training_resumes_after_its_ray_worker_is_killed(
     trainers = ray_pids("tailor-train_model-")
     assert len(trainers) == 1, "the training finished before it could be killed"
     os.kill(trainers[0], signal.SIGKILL)
+
+    r = await client.post(f"{MODELS}/{queued}/stop_training", headers=auth)
+    assert r.status_code == 200, r.text
+    with session_scope(runtime.sessions) as s:
+        job = s.get(Job, s.get(TailoredModel, queued).job_id)
+        assert (job.state, job.attempts) == ("cancelled", 0)  # never handed to Ray
+    assert (await client.get(f"{MODELS}/{queued}", headers=auth)).json()["status"] == "Stopped"
 
     async def completed() -> bool:
         body = (await client.get(f"{MODELS}/{mid}", headers=auth)).json()
@@ -278,33 +286,32 @@ async def test_training_resumes_after_its_ray_worker_is_killed(
     assert ray_pids("tailor-train_model-") == []
 
 
-async def test_cancel_a_queued_and_a_running_training(
-    client: httpx.AsyncClient, auth: dict[str, str], runtime: Runtime, token: str, ray_workers: RayWorkers
+async def test_cancel_a_running_generation(
+    client: httpx.AsyncClient,
+    auth: dict[str, str],
+    models: dict[str, int],
+    runtime: Runtime,
+    ray_workers: RayWorkers,
 ) -> None:
-    seeded = seed_dataset(runtime, token, n=4)
-    running = await start_model(client, auth, seeded.dataset_id, rank=4)
-
-    async def stepping() -> bool:
-        body = (await client.get(f"{MODELS}/{running}", headers=auth)).json()
-        return bool((body.get("training_progress") or {}).get("step", 0) >= 1)
-
-    await wait_for(stepping)
-    queued = await start_model(client, auth, seeded.dataset_id, rank=4)  # training concurrency is 1
-    for mid in (queued, running):
-        r = await client.post(f"{MODELS}/{mid}/stop_training", headers=auth)
-        assert r.status_code == 200, r.text
-
-    async def stopped() -> bool:
-        states = []
-        for mid in (queued, running):
-            body = (await client.get(f"{MODELS}/{mid}", headers=auth)).json()
-            with session_scope(runtime.sessions) as s:
-                states.append((body["status"], s.get(Job, s.get(TailoredModel, mid).job_id).state))
-        return states == [("Stopped", "cancelled")] * 2
-
-    await wait_for(stopped, timeout_s=60)
     with session_scope(runtime.sessions) as s:
-        assert s.get(Job, s.get(TailoredModel, queued).job_id).attempts == 0  # never ran
+        org_id = s.get(TailoredModel, models["b"]).organization_id
+        job_id = enqueue(
+            s,
+            GENERATE_IMAGE,
+            GenerateImage(seed=3, structured_prompt=SP, model_id=models["b"], steps_num=2000),
+            organization_id=org_id,
+        ).id
+
+    async def state(*states: str) -> bool:
+        with session_scope(runtime.sessions) as s:
+            job = s.get(Job, job_id)
+            return job.state in states and (job.progress or {}).get("step", 0) >= 1
+
+    await wait_for(lambda: state("running"))
+    assert runtime.queue.cancel(job_id) == "running"
+    await wait_for(lambda: state("cancelled"), timeout_s=30)
+    placed = [p for p in ray_workers.executor.placements if p.job_id == job_id]
+    assert len(placed) == 1
 
 
 async def test_captions_fan_out_within_the_bound(
