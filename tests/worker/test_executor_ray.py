@@ -31,8 +31,8 @@ from tailor.worker.executor_ray import RayWorkers, dispatch_groups  # noqa: E402
 from tailor.worker.run import run_pending  # noqa: E402
 from tests.conftest import make_settings, new_token  # noqa: E402
 from tests.engine.api_helpers import SP, adapter_bytes, add_model, fetch_image, tiny_dir_for, wait_done  # noqa: E402
-from tests.training.helpers import seed_dataset  # noqa: E402
-from tests.training.test_training_job import start_model  # noqa: E402
+from tests.engine.training.helpers import seed_dataset  # noqa: E402
+from tests.engine.training.test_training_job import start_model  # noqa: E402
 
 pytestmark = pytest.mark.ray
 
