@@ -15,6 +15,7 @@ from typing import TypeVar
 from sqlalchemy.orm import Session
 
 from tailor.bridge.prompts import validate_structured_prompt
+from tailor.domain import models as rules
 from tailor.domain.enums import ModelStatus
 from tailor.domain.errors import InvalidInput, NotFound, PreconditionFailed
 from tailor.domain.jobs import (
@@ -37,7 +38,6 @@ from tailor.store.tables import GenerationRequest, TailoredModel
 
 P = TypeVar("P")
 
-FIBO_VERSION = "fibo"
 MODEL_FIELD = "tailored_model_id"
 
 
@@ -66,7 +66,7 @@ def servable_model(session: Session, organization_id: int, model_id: int) -> tup
             f"tailored model {model_id} is {model.status}; only Completed models can generate",
             field=MODEL_FIELD,
         )
-    if (model.training_version or "") != FIBO_VERSION:
+    if (model.training_version or "") != rules.TRAINING_VERSION:
         raise PreconditionFailed(
             f"tailored model {model_id} was not trained on FIBO "
             f"(training_version={model.training_version!r}); use /v1/text-to-image/tailored/{model_id}",

@@ -76,7 +76,7 @@ def create_model(
         description=description,
         status=ModelStatus.Created.value,
         training_mode=training_mode,
-        training_version="fibo",
+        training_version=rules.TRAINING_VERSION,
     )
 
 
@@ -183,19 +183,13 @@ def start_training(
     quotas.check(session, organization_id, quotas.ACTIVE_TRAININGS, max_active)
     model.status = rules.transition(model.status, ModelStatus.InProgress)
     model.training_parameters = chosen.to_dict()
-    model.training_version = "fibo"
+    model.training_version = rules.TRAINING_VERSION
     model.visual_schema = dataset.visual_schema
     model.caption_prefix = dataset.caption_prefix
     model.error = None
-    model.training_progress = {
-        "step": 0,
-        "total_steps": chosen.total_training_steps,
-        "loss": None,
-        "eta_seconds": None,
-        "sample_keys": [],
-    }
+    model.training_progress = rules.training_progress(0, chosen.total_training_steps)
     if project is not None:
-        project.training_version = "fibo"
+        project.training_version = rules.TRAINING_VERSION
     job = enqueue(session, TRAIN_MODEL, TrainModel(model_id=model.id), organization_id=organization_id)
     model.job_id = job.id
     session.flush()
@@ -314,18 +308,9 @@ def download(
     if not blobs.exists(key):
         images, _ = store.count_images(session, model.dataset_id)
         project = store.get_project(session, organization_id, model.project_id)
-        params = model.training_parameters or {}
-        card = rules.model_card(
-            name=model.name,
-            description=model.description,
-            base_model=base_model,
-            parameters=params,
-            images_count=images,
-            step=step,
-            ip_type=project.ip_type if project else None,
-            ip_medium=project.ip_medium if project else None,
-            visual_schema=model.visual_schema,
-            rank=params.get("rank"),
+        rank = (model.training_parameters or {}).get("rank")
+        card = rules.model_card_for(
+            model, project, images_count=images, base_model=base_model, step=step, rank=rank
         )
         export(blobs, adapter_key, key, card)
     return key
