@@ -22,9 +22,8 @@ from tailor.bootstrap import Runtime
 from tailor.bridge.motion import MOTIONS
 from tailor.config import Settings
 from tailor.engine.video.mp4 import probe_mp4
-from tailor.store import requests as request_store
 from tests.conftest import make_settings, new_token
-from tests.engine.api_helpers import add_model, org_of, wait_done
+from tests.engine.api_helpers import add_model, wait_done
 from tests.engine.video_helpers import b64, picture, tiny_video_dir_for
 
 URL = "/v2/video/generate/tailored/image-to-video"
@@ -201,16 +200,17 @@ async def test_cancel_stops_a_clip_mid_run(
         assert status["status"] == "IN_PROGRESS" and time.monotonic() < deadline, status
         await asyncio.sleep(0.05)
     assert progress["total_steps"] == 500
-    with runtime.sessions() as s:
-        found = request_store.get_request_with_job(s, org_of(runtime, token), request_id)
-        assert found is not None and found[1] is not None
-        job_id = found[1].id
     started = time.monotonic()
-    runtime.queue.cancel(job_id)
+    r = await client.post(f"/v2/status/{request_id}/cancel", headers=auth)
+    assert r.status_code == 200 and r.json()["status"] in ("IN_PROGRESS", "ERROR")
     done = await wait_done(client, auth, request_id)
     assert done["status"] == "ERROR" and done["error"]["code"] == 409
     assert time.monotonic() - started < 20  # stopped between steps, not after 500 of them
     assert list(runtime.blobs.list("generated/")) == []
+    again = await client.post(f"/v2/status/{request_id}/cancel", headers=auth)
+    assert again.json()["error"]["code"] == 409  # a finished request is left as it is
+    other = {"api_token": new_token(runtime, "other-org")}
+    assert (await client.post(f"/v2/status/{request_id}/cancel", headers=other)).status_code == 404
 
 
 @pytest.fixture

@@ -63,6 +63,7 @@ def test_events_carry_per_step_progress(live: Tailor, model: int) -> None:
     steps = [e["progress"] for e in events if (e.get("progress") or {}).get("stage") == "generating"]
     assert steps and all(p["total_steps"] == 6 for p in steps)
     assert events[-1]["status"] == "COMPLETED" and events[-1]["result"]["video_url"]
+    assert live.cancel_request(accepted.request_id).status == "COMPLETED"  # finished: left as it is
 
 
 def test_refusals_raise_with_the_message(live: Tailor, model: int) -> None:

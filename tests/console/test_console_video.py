@@ -54,4 +54,13 @@ def test_animate_a_playground_result(page, shot, runtime: Runtime, token: str, t
     # The clip stays with the result when the page is drawn again.
     page.reload()
     expect(page.locator("#gallery .card").first.locator("video")).to_have_count(1)
-    expect(page.locator("#gallery .card").first.get_by_role("button", name="Animate again")).to_be_visible()
+    card = page.locator("#gallery .card").first
+    expect(card.get_by_role("button", name="Animate again")).to_be_visible()
+    # A long clip can be cancelled from the card: it stops between steps and says so.
+    runtime.settings.video_steps, runtime.settings.max_steps = 500, None
+    card.get_by_role("button", name="Animate again").click()
+    expect(card).to_contain_text(re.compile(r"Animating: step [1-9]\d* of 500"), timeout=60_000)
+    card.get_by_role("button", name="Cancel").click()
+    expect(card.get_by_role("alert")).to_contain_text("cancelled", timeout=60_000)
+    expect(card.get_by_role("button", name="Cancel")).to_have_count(0)
+    expect(card.locator("video")).to_have_count(1)  # the earlier clip is kept

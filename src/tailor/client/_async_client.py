@@ -235,6 +235,11 @@ class AsyncTailor:
             return answer
         return await self.wait_for_request(answer.request_id, timeout=timeout, on_progress=on_progress)
 
+    async def cancel_request(self, request_id: str) -> RequestStatus:
+        """Ask a v2 request to stop (a running clip stops between steps); returns its status now."""
+        data = await self._core.run(Call("POST", STATUS.format(request_id=request_id) + "/cancel"))
+        return RequestStatus.model_validate(data)
+
     async def status(self, request_id: str) -> RequestStatus:
         data = await self._core.run(Call("GET", STATUS.format(request_id=request_id)))
         return RequestStatus.model_validate(data)

@@ -15,7 +15,7 @@ from tailor.domain.errors import InvalidInput
 from tailor.domain.jobs import DELIVER_WEBHOOK, DeliverWebhook, JobKind
 from tailor.domain.signing import LinkSigner
 from tailor.infra.safe_fetch import check_public_url
-from tailor.jobs.queue import enqueue
+from tailor.jobs.queue import JobQueue, enqueue
 from tailor.services import quotas
 from tailor.services.queue_status import queue_body
 from tailor.store import requests as request_store
@@ -145,6 +145,22 @@ def get_view(
     if worker_timeout_s is not None and not view.terminal:
         view = dataclasses.replace(view, queue=queue_body(session, found[1], worker_timeout_s))
     return view
+
+
+def cancel_request(
+    session: Session, organization_id: int, request_id: str, queue: JobQueue
+) -> RequestView | None:
+    """Ask the organization's request to stop: a queued job ends at once, a running one at its next
+    progress report (between denoising steps). Returns the request's view afterwards, or None."""
+    found = request_store.get_request_with_job(session, organization_id, request_id)
+    if found is None:
+        return None
+    job = found[1]
+    session.commit()  # end this transaction before the queue takes its own write lock (SQLite)
+    if job is not None:
+        queue.cancel(job.id)
+    session.expire_all()
+    return get_view(session, organization_id, request_id)
 
 
 def render_result(result: dict[str, Any] | None, base_url: str, signer: LinkSigner) -> dict[str, Any]:

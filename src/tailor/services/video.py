@@ -8,8 +8,6 @@ transparency flattened); an image URL is checked now and fetched by the worker.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
 import uuid
 from dataclasses import dataclass
@@ -20,7 +18,7 @@ from sqlalchemy.orm import Session
 from tailor.domain.enums import ModelStatus
 from tailor.domain.errors import InvalidInput, NotFound, PreconditionFailed, Unprocessable
 from tailor.domain.jobs import GENERATE_VIDEO, GenerateVideo
-from tailor.infra.imaging import ImageRules, NormalizedImage, normalize_image
+from tailor.infra.imaging import ImageRules, NormalizedImage, decode_base64, normalize_image
 from tailor.infra.safe_fetch import check_public_url
 from tailor.services.context import Stores
 from tailor.services.generation import MODEL_FIELD, new_seed
@@ -82,12 +80,16 @@ def check_image(rt: Stores, data: bytes, *, field: str = IMAGE_FIELD) -> Normali
         raise Unprocessable(e.message, field=field) from e
 
 
-def decode_base64_image(value: str, *, field: str = IMAGE_FIELD) -> bytes:
-    text = value.split(",", 1)[1] if value.startswith("data:") and "," in value else value
+def decode_base64_image(rt: Stores, value: str, *, field: str = IMAGE_FIELD) -> bytes:
+    """Base64 (or a data: URI) -> bytes; text that is not base64 is invalid image data (422), more
+    than ``max_image_bytes`` is 413 (checked before decoding)."""
     try:
-        return base64.b64decode("".join(text.split()), validate=True)
-    except (binascii.Error, ValueError) as e:
-        raise Unprocessable("must be an http(s) URL or base64 image data", field=field) from e
+        return decode_base64(
+            value, max_bytes=rt.settings.max_image_bytes, field=field,
+            message="must be an http(s) URL or base64 image data",
+        )  # fmt: skip
+    except InvalidInput as e:
+        raise Unprocessable(e.message, field=field) from e
 
 
 def submit_video(
@@ -112,7 +114,7 @@ def submit_video(
         check_public_url(value, allow_private=rt.settings.allow_private_urls, field=IMAGE_FIELD)
         payload = dataclasses.replace(payload, image_url=value)
     else:
-        checked = check_image(rt, decode_base64_image(value))
+        checked = check_image(rt, decode_base64_image(rt, value))
         key = f"requests/{org}/{uuid.uuid4().hex}.{checked.ext}"
         rt.blobs.put(key, checked.data, checked.content_type)
         payload = dataclasses.replace(payload, image_key=key)

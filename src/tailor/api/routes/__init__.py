@@ -22,6 +22,7 @@ ROUTERS: list[str] = [
     "tailor.api.routes.v2.structured_prompt_tailored",
     "tailor.api.routes.v2.lite",
     "tailor.api.routes.v2.video",
+    "tailor.api.routes.v2.cancel",
     "tailor.api.routes.v1.vlm",
     "tailor.api.routes.metrics",
     "tailor.api.routes.console",

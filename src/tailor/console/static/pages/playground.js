@@ -114,17 +114,23 @@ export async function render(root, { params }) {
 
   // The image is sent as base64 (read from its signed link, same origin), so the worker never has
   // to fetch a URL of this server.
-  async function animate(item, note) {
+  async function animate(item, note, stopSlot) {
     const res = await fetch(item.image_url);
     if (!res.ok) throw new Error(`cannot read the image (HTTP ${res.status})`);
     const image = await fileToBase64(await res.blob());
     const body = { tailored_model_id: String(item.model), image, sync: false };
     if (item.seed !== undefined && item.seed !== null) body.seed = item.seed;
     const started = await api("POST", "/v2/video/generate/tailored/image-to-video", { json: body });
+    const stop = h("button", { type: "button", class: "secondary" }, "Cancel");
+    stop.addEventListener("click", () => {
+      stop.disabled = true;
+      api("POST", `/v2/status/${encodeURIComponent(started.request_id)}/cancel`).catch(() => { stop.disabled = false; });
+    });
+    stopSlot.replaceChildren(stop);
     const result = await waitForRequest(started.request_id, (st) => {
       const p = st.progress || {};
       note.textContent = p.total_steps ? `Animating: step ${p.step || 0} of ${p.total_steps}` : `Animating (${p.stage || st.status.toLowerCase()})…`;
-    }, 3600000);
+    }, 3600000).finally(() => stopSlot.replaceChildren());
     item.video_url = result.video_url;
     item.video_prompt = result.prompt;
     saveGallery();
@@ -162,11 +168,12 @@ export async function render(root, { params }) {
     const animateBtn = item.model ? h("button", { type: "button", class: "secondary" }, item.video_url ? "Animate again" : "Animate") : null;
     const media = h("div", {}, item.video_url ? player(item) : null);
     const animErrors = h("div");
+    const stopSlot = h("span");
     if (animateBtn) {
       animateBtn.addEventListener("click", () => {
         animErrors.replaceChildren();
         busy(animateBtn, async () => {
-          await animate(item, note);
+          await animate(item, note, stopSlot);
           media.replaceChildren(player(item));
         }, animErrors);
       });
@@ -177,7 +184,7 @@ export async function render(root, { params }) {
       h("figcaption", { class: "body" },
         h("div", {}, item.prompt || "(from a structured prompt)"),
         h("div", { class: "muted" }, describeItem(item)),
-        h("div", { class: "row mt" }, recreate, refine, animateBtn, h("a", { href: item.image_url, download: "", class: "button secondary" }, "Download")),
+        h("div", { class: "row mt" }, recreate, refine, animateBtn, stopSlot, h("a", { href: item.image_url, download: "", class: "button secondary" }, "Download")),
         note, animErrors,
         item.structured_prompt ? h("details", {}, h("summary", {}, "Structured prompt"), h("pre", {}, pretty(item.structured_prompt))) : null));
   }
