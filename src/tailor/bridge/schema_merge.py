@@ -69,3 +69,35 @@ def common_fields(items: list[dict[str, Any]]) -> dict[str, Any]:
         elif all(o == value for o in others):
             out[key] = copy.deepcopy(value)
     return out
+
+
+def _norm(value: Any) -> str:
+    return " ".join(str(value).lower().split())
+
+
+def schema_conflicts(sp: dict[str, Any], schema: dict[str, Any] | None, _path: str = "") -> list[str]:
+    """The IP (non per-image) fields where ``sp`` states a value other than the schema's, as dotted
+    paths (``objects[0].color``). A field the caption leaves out or empty is not a conflict."""
+    if not schema:
+        return []
+    out: list[str] = []
+    for key, value in schema.items():
+        if not _path and key in PER_IMAGE_FIELDS:
+            continue
+        path = f"{_path}.{key}" if _path else key
+        mine = sp.get(key)
+        if mine in (None, "", [], {}) or value in (None, "", [], {}):
+            continue
+        if key == "objects" and not _path and isinstance(value, list) and isinstance(mine, list):
+            for i, (s_obj, c_obj) in enumerate(zip(value, mine, strict=False)):
+                if isinstance(s_obj, dict) and isinstance(c_obj, dict):
+                    identity = {k: v for k, v in s_obj.items() if k not in PER_IMAGE_OBJECT_FIELDS}
+                    out.extend(schema_conflicts(c_obj, identity, f"objects[{i}]"))
+        elif isinstance(value, dict) and isinstance(mine, dict):
+            out.extend(schema_conflicts(mine, value, path))
+        elif isinstance(value, dict | list) or isinstance(mine, dict | list):
+            if value != mine:
+                out.append(path)
+        elif _norm(value) != _norm(mine):
+            out.append(path)
+    return out

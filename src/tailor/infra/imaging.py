@@ -27,6 +27,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from tailor.config import Settings
 from tailor.domain.errors import InvalidInput, PreconditionFailed, TooLarge, UnsupportedMedia
+from tailor.infra.image_quality import ImageMeasures, measure, working_image
 
 FORMATS = ("JPEG", "PNG", "WEBP")
 _EXT = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
@@ -69,6 +70,7 @@ class NormalizedImage:
     height: int
     sha256: str
     kept_original: bool
+    measures: ImageMeasures | None = None  # readiness measures (see ``infra.image_quality``)
 
 
 def decode_base64(
@@ -163,14 +165,16 @@ def _check_size(w: int, h: int, rules: ImageRules, increase_resolution: bool, fi
     return scale
 
 
-def _thumbnail(im: Image.Image, side: int) -> bytes:
+def _thumbnail(im: Image.Image, side: int, source_size: tuple[int, int]) -> tuple[bytes, ImageMeasures]:
+    """The JPEG thumbnail, and the readiness measures taken on the same reduced pixels."""
     thumb = im if im.mode == "RGB" else im.convert("RGB")
     if max(thumb.size) > side:
         thumb = thumb.copy() if thumb is im else thumb
         thumb.thumbnail((side, side), Image.Resampling.LANCZOS, reducing_gap=2.0)
+    measures = measure(working_image(thumb), source_size)
     buf = io.BytesIO()
     thumb.save(buf, "JPEG", quality=THUMBNAIL_QUALITY)
-    return buf.getvalue()
+    return buf.getvalue(), measures
 
 
 def _flatten(im: Image.Image) -> Image.Image:
@@ -214,7 +218,7 @@ def normalize_image(
                 # decoded (truncation and corruption are caught), at a fraction of the cost.
                 im.draft("RGB", (rules.thumbnail_side, rules.thumbnail_side))
             im.load()
-            thumb = _thumbnail(im, rules.thumbnail_side)
+            thumb, measures = _thumbnail(im, rules.thumbnail_side, (w, h))
             return NormalizedImage(
                 data=data,
                 ext=_EXT[fmt],
@@ -224,6 +228,7 @@ def normalize_image(
                 height=h,
                 sha256=hashlib.sha256(data).hexdigest(),
                 kept_original=True,
+                measures=measures,
             )
         im.load()
         out = ImageOps.exif_transpose(im) or im
@@ -237,7 +242,7 @@ def normalize_image(
         buf = io.BytesIO()
         out.save(buf, "PNG", compress_level=PNG_COMPRESS_LEVEL)
         stored = buf.getvalue()
-        thumb = _thumbnail(out, rules.thumbnail_side)
+        thumb, measures = _thumbnail(out, rules.thumbnail_side, (w, h))
     except (OSError, SyntaxError, ValueError, EOFError) as e:
         raise InvalidInput(f"the image is truncated or corrupt: {e}", field=field) from e
     finally:
@@ -251,4 +256,5 @@ def normalize_image(
         height=out.height,
         sha256=hashlib.sha256(stored).hexdigest(),
         kept_original=False,
+        measures=measures,
     )

@@ -15,8 +15,10 @@ from tailor.domain.jobs import CAPTION_IMAGE, CaptionImage
 from tailor.jobs.queue import enqueue
 from tailor.services.blob_refs import delete_model_files, delete_unreferenced
 from tailor.services.context import Stores
+from tailor.services.readiness import completion_problems
 from tailor.store import datasets as store
 from tailor.store import images as image_store
+from tailor.store import measures as measure_store
 from tailor.store import models as model_store
 from tailor.store import projects as project_store
 from tailor.store.db import session_scope
@@ -104,7 +106,10 @@ def get_dataset(
 
 
 def update_dataset(rt: Stores, organization_id: int, dataset_id: int, changes: dict[str, Any]) -> DatasetView:
-    """Rename; set visual_schema (draft only); move draft -> completed (>= 5 images)."""
+    """Rename; set visual_schema (draft only); move draft -> completed (>= 5 images, and no blocking
+    problem in the readiness report unless ``force``)."""
+    changes = dict(changes)
+    force = bool(changes.pop("force", False))
     schema = changes.get("visual_schema")
     if "visual_schema" in changes and schema is not None:
         schema = validate_schema(schema)
@@ -118,6 +123,15 @@ def update_dataset(rt: Stores, organization_id: int, dataset_id: int, changes: d
             ds.visual_schema = schema
         if changes.get("status") is not None:
             rules.check_transition(ds.status, changes["status"], count)
+            if changes["status"] != ds.status and changes["status"] == DatasetStatus.completed and not force:
+                problems = completion_problems(s, ds)
+                if problems:
+                    raise Conflict(
+                        "the dataset has blocking problems (see GET /datasets/{id}/report): "
+                        + "; ".join(problems)
+                        + ". Fix them, or send force: true to complete it anyway",
+                        field="status",
+                    )
             ds.status = changes["status"]
         if "name" in changes:
             ds.name = changes["name"]
@@ -162,6 +176,7 @@ def clone_dataset(
                 caption_error=img.caption_error,
                 upload_source_url=img.upload_source_url,
             )
+            measure_store.copy_measures(s, img.id, new.id)
             if img.caption_source == CaptionSource.pending:
                 enqueue_caption(s, new)
                 pending = True

@@ -20,6 +20,7 @@ from tailor.services.context import Stores
 from tailor.services.datasets import dataset_limit, enqueue_caption, require_dataset
 from tailor.store import datasets as dataset_store
 from tailor.store import images as store
+from tailor.store import measures as measure_store
 from tailor.store.db import session_scope
 from tailor.store.tables import Dataset, Image
 
@@ -84,6 +85,16 @@ def insert_image(
         sha256=img.sha256,
         upload_source_url=upload_source_url,
     )
+    if img.measures is not None:
+        m = img.measures
+        measure_store.save_measures(
+            session,
+            row.id,
+            phash=m.phash,
+            sharpness=m.sharpness,
+            source_width=m.source_width,
+            source_height=m.source_height,
+        )
     if ds.visual_schema:
         enqueue_caption(session, row)
     return row

@@ -251,3 +251,33 @@ class Worker(Base, Timestamps):
     pid: Mapped[int] = mapped_column(Integer)
     heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)
     kinds: Mapped[list[Any] | None] = mapped_column(JSON)
+
+
+class ImageMeasure(Base):
+    """Readiness measures of one image, taken at ingest (``infra.image_quality``)."""
+
+    __tablename__ = "image_measures"
+
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), primary_key=True)
+    phash: Mapped[str] = mapped_column(String(16))
+    sharpness: Mapped[float] = mapped_column(Float)
+    source_width: Mapped[int] = mapped_column(Integer)
+    source_height: Mapped[int] = mapped_column(Integer)
+
+
+class Evaluation(Base, Timestamps):
+    """Scores of one rendered validation set: a model's checkpoint, or (``model_id`` null) the base
+    model's reference for a dataset. ``scorer`` names the scoring models, so a reference taken with
+    other models is not compared with these scores."""
+
+    __tablename__ = "evaluations"
+    __table_args__ = NEVER_REUSE_IDS
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), index=True)
+    model_id: Mapped[int | None] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), index=True)
+    checkpoint_step: Mapped[int | None] = mapped_column(Integer)
+    scorer: Mapped[str] = mapped_column(String(500))
+    scores: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    grid_keys: Mapped[list[Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)

@@ -31,6 +31,10 @@ class DatasetUpdate(UpdateBody):
     name: str | None = Field(None, min_length=1, max_length=500)
     visual_schema: str | None = Field(None, description="A visual schema JSON string (draft only).")
     status: DatasetStatus | None = Field(None, description="completed needs at least 5 images.")
+    force: bool | None = Field(
+        None,
+        description="Tailor: complete the dataset even when its readiness report has blocking problems.",
+    )
 
 
 class DatasetClone(BaseModel):

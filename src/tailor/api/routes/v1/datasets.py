@@ -17,6 +17,7 @@ from tailor.api.schemas.v1_datasets import (
     render_dataset,
 )
 from tailor.services import datasets as svc
+from tailor.services import readiness
 
 router = APIRouter(prefix="/v1/tailored-gen", tags=["Datasets"])
 
@@ -152,3 +153,11 @@ def regenerate_captions(
 ) -> dict[str, Any]:
     view = svc.regenerate_captions(rt, org.organization_id, dataset_id)
     return render_dataset(view, base_url, signer)
+
+
+@router.get(
+    "/datasets/{dataset_id}/report",
+    summary="Tailor: the dataset readiness report (duplicates, sharpness, upscaling, captions, verdict)",
+)
+def dataset_report(org: CurrentOrg, rt: RuntimeDep, dataset_id: Id) -> dict[str, Any]:
+    return readiness.dataset_report(rt, org.organization_id, dataset_id)
