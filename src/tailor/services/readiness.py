@@ -44,7 +44,10 @@ def _hamming_pairs(hashes: list[str], max_bits: int) -> list[tuple[int, int, int
     for start in range(0, len(values), chunk):
         block = values[start : start + chunk]
         xor = np.bitwise_xor(block[:, None], values[None, :])
-        dist = _POPCOUNT[xor.view(np.uint8)].reshape(len(block), len(values), 8).sum(axis=2)
+        if hasattr(np, "bitwise_count"):  # numpy >= 2.0
+            dist = np.bitwise_count(xor)
+        else:
+            dist = _POPCOUNT[xor.view(np.uint8)].reshape(len(block), len(values), 8).sum(axis=2)
         rows, cols = np.nonzero(dist <= max_bits)
         for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
             i = start + r
