@@ -156,6 +156,14 @@ class Settings(BaseSettings):
         ge=1,
         description="Development/tests: checkpoint every N steps instead of the run's checkpoint_interval.",
     )
+    eval_models: str = Field(
+        "",
+        description="Scoring models of checkpoint evaluation: empty or 'off' (none), 'tiny' (random "
+        "CLIP and DINOv2 built locally, for tests), or 'clip=<hub id or dir>,dino=<hub id or dir>'.",
+    )
+    eval_prompts: int = Field(
+        4, ge=1, le=8, description="Validation prompts rendered and scored at each checkpoint."
+    )
 
     # --- VLM bridge ----------------------------------------------------------------------------
     vlm: str = Field("offline", description="'offline' or a litellm model id, e.g. gemini/gemini-2.5-flash.")

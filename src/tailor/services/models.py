@@ -24,6 +24,7 @@ from tailor.domain.errors import Conflict, InvalidInput, NotFound, PreconditionF
 from tailor.domain.jobs import TRAIN_MODEL, TrainModel
 from tailor.jobs.queue import JobQueue, enqueue
 from tailor.services import quotas
+from tailor.services.evaluation import best_step
 from tailor.services.training import choose_parameters
 from tailor.store import checkpoints as ckpt_store
 from tailor.store import models as store
@@ -116,6 +117,8 @@ def _checkpoint_step_of(session: Session, model: TailoredModel, value: str | int
     field = "active_model_version"
     if model.status != ModelStatus.Completed:
         raise Conflict(f"{field} can be chosen once training is Completed (status is {model.status})")
+    if isinstance(value, str) and value.strip() == "best":
+        return best_step(session, model)
     try:
         step = int(value)
     except (TypeError, ValueError):

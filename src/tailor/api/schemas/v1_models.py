@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tailor.api.schemas.common import Id, IdText, UpdateBody
 from tailor.api.schemas.v1_projects import utc
 from tailor.domain.enums import ModelStatus, TrainingMode
+from tailor.domain.evaluation import BEST_RULE
 from tailor.domain.models import render_version
 from tailor.domain.signing import LinkSigner
 from tailor.store.tables import Checkpoint, TailoredModel
@@ -30,9 +31,10 @@ class ModelCreate(BaseModel):
 class ModelUpdate(UpdateBody):
     name: str | None = Field(None, min_length=1, max_length=500)
     description: str | None = None
-    active_model_version: IdText | None = Field(
+    active_model_version: IdText | Literal["best"] | None = Field(
         None,
-        description="Tailor: the checkpoint step served for inference (a Completed model's checkpoint).",
+        description="Tailor: the checkpoint step served for inference (a Completed model's checkpoint), "
+        'or "best": the checkpoint the evaluation suggests (GET /models/{id}/evaluation).',
     )
 
 
@@ -117,3 +119,39 @@ START_TRAINING_DOC: dict[str, Any] = {
         "content": {"application/json": {"schema": StartTraining.model_json_schema()}},
     }
 }
+
+
+def _scores(row: Any) -> dict[str, Any] | None:
+    return dict(row.scores) if row is not None and row.scores else None
+
+
+def _grids(row: Any, base_url: str, signer: LinkSigner) -> list[str]:
+    return [f"{base_url}{signer.path(k)}" for k in (row.grid_keys or [])] if row is not None else []
+
+
+def render_evaluation(view: Any, *, base_url: str, signer: LinkSigner) -> dict[str, Any]:
+    """``view`` is a ``services.evaluation.ModelEvaluation``."""
+    base = view.base
+    progress = view.model.training_progress or {}
+    return {
+        "model_id": view.model.id,
+        "scorer": view.scorer,
+        "base": None
+        if base is None
+        else {"scores": _scores(base), "grid_image_urls": _grids(base, base_url, signer)},
+        "checkpoints": [
+            {
+                "checkpoint_step": c.checkpoint_step,
+                "loss": c.loss,
+                "sample_image_url": f"{base_url}{signer.path(c.sample_key)}" if c.sample_key else None,
+                "scores": _scores(e),
+                "grid_image_urls": _grids(e, base_url, signer),
+                "error": e.error if e is not None else None,
+            }
+            for c, e in view.checkpoints
+        ],
+        "best_checkpoint_step": None if view.best_step is None else str(view.best_step),
+        "best_rule": BEST_RULE,
+        "active_model_version": render_version(view.model.active_model_version),
+        "loss_history": progress.get("loss_history") or [],
+    }

@@ -27,6 +27,7 @@ from typing import Any
 from tailor.domain import models as rules
 from tailor.domain.enums import ModelStatus
 from tailor.domain.jobs import JobCancelled, PermanentJobError
+from tailor.engine.evaluation import evaluate_checkpoint
 from tailor.engine.training.export import write_export_zip
 from tailor.jobs.context import JobContext
 from tailor.store import checkpoints as ckpt_store
@@ -256,6 +257,17 @@ class TrainingJob:
         if sample_key not in self._samples:
             self._samples.append(sample_key)
         self._report(step, trainer.config.total_steps, loss, None, force=True)
+        # scored checkpoints (TAILOR_EVAL_MODELS): errors are recorded, never raised
+        evaluate_checkpoint(
+            self.ctx,
+            model_id=self.model_id,
+            blob_prefix=self.blob_prefix,
+            run_id=self.run_id,
+            trainer=trainer,
+            step=step,
+            size=self.sample_size,
+            device=self.device,
+        )
 
     def _write_checkpoint(self, trainer: Any, adapter_key: str, state_key: str, sample_key: str) -> str:
         """Store the checkpoint's files; returns the adapter's SHA-256."""

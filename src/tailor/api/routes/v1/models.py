@@ -16,6 +16,7 @@ from tailor.api.schemas.v1_models import (
     ModelCreate,
     ModelUpdate,
     render_checkpoint,
+    render_evaluation,
     render_model,
     render_progress,
 )
@@ -25,6 +26,7 @@ from tailor.domain import models as rules
 from tailor.domain.errors import InvalidInput, NotFound
 from tailor.domain.models import BASE_MODEL_CARD, BASE_MODEL_NAME, render_version
 from tailor.domain.signing import LinkSigner
+from tailor.services import evaluation
 from tailor.services import models as svc
 from tailor.store import checkpoints as ckpt_store
 from tailor.store import models as model_store
@@ -245,3 +247,14 @@ async def training_events(
 
     events = poll_events(snapshot, event="training", interval_s=1.0, is_disconnected=request.is_disconnected)
     return StreamingResponse(events, media_type="text/event-stream", headers=SSE_HEADERS)
+
+
+@router.get(
+    "/models/{model_id}/evaluation",
+    summary="Tailor: scores of every checkpoint (DINO, CLIP-I, CLIP-T, memorisation) and the best one",
+)
+def model_evaluation(
+    model_id: Id, session: SessionDep, org: CurrentOrg, base_url: BaseUrl, signer: Signer
+) -> dict[str, Any]:
+    view = evaluation.model_evaluation(session, org.organization_id, model_id)
+    return render_evaluation(view, base_url=base_url, signer=signer)
