@@ -35,6 +35,8 @@ def test_api_errors_print_the_message_and_exit_non_zero(tailor: Run) -> None:
     assert "Error:" in missing.stderr and "404" in missing.stderr
     bad = tailor("project", "create", "x", "--type", "icons", "--medium", "photography")
     assert bad.rc == 1 and "ip_type" in bad.stderr
+    no_model = tailor("model", "eval", "424242")
+    assert no_model.rc == 1 and "404" in no_model.stderr
 
 
 def test_missing_token_is_explained(cli_env: dict[str, str], live_server: str) -> None:
@@ -81,6 +83,9 @@ def test_dataset_upload_schema_complete(tailor: Run, tmp_path: Path) -> None:
     assert "Uploaded 5 of 5 images" in up.stdout
     shown = tailor("dataset", "show", str(did), "--json").json()
     assert shown["images_count"] == 5 and shown["visual_schema"]
+    report = tailor("dataset", "report", str(did))
+    assert report.rc == 0, report.stderr
+    assert f"Dataset {did}: " in report.stdout and "Buckets: 1:1: 5" in report.stdout
     done = tailor("dataset", "complete", str(did))
     assert done.rc == 0 and "completed" in done.stdout
     again = tailor("dataset", "upload", str(did), str(files[0]))
@@ -130,6 +135,8 @@ def test_train_wait_and_generate(tailor: Run, tmp_path: Path) -> None:
     assert f"Model {mid}: Completed" in trained.stdout
     ck = tailor("model", "checkpoints", str(mid), "--json")
     assert ck.rc == 0 and "checkpoints" in ck.json()
+    ev = tailor("model", "eval", str(mid))  # TAILOR_EVAL_MODELS is off here: nothing scored
+    assert ev.rc == 0 and "not scored" in ev.stdout and "Suggested: none" in ev.stdout
 
     out = tmp_path / "out" / "tailored.png"
     gen = tailor(

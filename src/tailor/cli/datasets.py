@@ -1,4 +1,4 @@
-"""``tailor dataset list|create|show|delete|upload|schema|complete``."""
+"""``tailor dataset list|create|show|delete|upload|schema|complete|report``."""
 
 from __future__ import annotations
 
@@ -240,6 +240,9 @@ def schema(
 def complete(
     dataset_id: Annotated[int, typer.Argument(help="Dataset id.")],
     wait_captions: Annotated[bool, typer.Option(help="Wait for pending captions before completing.")] = True,
+    force: Annotated[
+        bool, typer.Option("--force", help="Complete even with blocking problems in the readiness report.")
+    ] = False,
     url: UrlOpt = None,
     token: TokenOpt = None,
 ) -> None:
@@ -251,5 +254,39 @@ def complete(
         if wait_captions:
             with err.status("Waiting for captions…"):
                 t.datasets.wait_for_captions(dataset_id, timeout=3600)
-        d = t.datasets.complete(dataset_id)
+        d = t.datasets.complete(dataset_id, force=force)
     out.print(f"Dataset {d.id} is {d.status}")
+
+
+@dataset_app.command("report")
+@handle_errors
+def report(
+    dataset_id: Annotated[int, typer.Argument(help="Dataset id.")],
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The readiness report: verdict, problems (blocking or warning) and the flagged images."""
+    with client(url, token) as t:
+        data = t.datasets.report(dataset_id)
+    if as_json:
+        print_json(data)
+        return
+    verdict = data["verdict"]
+    colour = {"ready": "green", "ready_with_warnings": "yellow"}.get(verdict, "red")
+    out.print(f"Dataset {dataset_id}: [{colour}]{verdict}[/] ({data['images_count']} images)")
+    for p in data["problems"]:
+        mark = "[red]blocking[/]" if p["severity"] == "blocking" else "[yellow]warning[/]"
+        out.print(f"  {mark} {p['code']}: {p['message']}", highlight=False, markup=True)
+    buckets = ", ".join(f"{k}: {v}" for k, v in data["buckets"].items()) or "none"
+    captions = data["captions"]
+    out.print(f"Buckets: {buckets}")
+    out.print(
+        f"Captions: {captions['coverage']:.0%} coverage, {captions['automatic']} automatic, "
+        f"{captions['manual']} manual, {captions['pending']} pending"
+    )
+    flagged = [i for i in data["images"] if i["flags"]]
+    if flagged:
+        out.print("Flagged images:")
+        for i in flagged:
+            out.print(f"  {i['id']} {i['image_name']}: {', '.join(i['flags'])}", highlight=False)

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from tailor.cli._sdk import (
     JsonOpt,
@@ -231,3 +232,38 @@ def download(
         with err.status("Downloading…"):
             t.save(d.download_url, output)
     out.print(f"Saved {output} ({output.stat().st_size} bytes); base model {d.base_model_name}")
+
+
+@model_app.command("eval")
+@handle_errors
+def evaluation(
+    model_id: Annotated[int, typer.Argument(help="Model id.")],
+    use_best: Annotated[bool, typer.Option("--use-best", help="Serve the suggested checkpoint.")] = False,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Scores of every checkpoint (DINO, CLIP-I, CLIP-T, memorisation) against the base model."""
+    with client(url, token) as t:
+        if use_best:
+            t.models.set_active_version(model_id, "best")
+        data = t.models.evaluation(model_id)
+    if as_json:
+        print_json(data)
+        return
+    keys = ("dino", "clip_i", "clip_t", "memorisation")
+    out.print(f"Model {model_id}, scored with {data['scorer'] or 'nothing (TAILOR_EVAL_MODELS is off)'}")
+    rows = []
+    if data["base"]:
+        rows.append(["base", "", *(f"{data['base']['scores'][k]:.4f}" for k in keys)])
+    for c in data["checkpoints"]:
+        s = c["scores"]
+        cells = [f"{s[k]:.4f}" for k in keys] if s else [c["error"] or "not scored", "", "", ""]
+        loss = "" if c["loss"] is None else f"{c['loss']:.4f}"
+        rows.append([str(c["checkpoint_step"]), loss, *cells])
+    tab = Table("Step", "Loss", "DINO", "CLIP-I", "CLIP-T", "Memorisation")
+    for r in rows:
+        tab.add_row(*r)
+    out.print(tab)
+    out.print(f"Suggested: {data['best_checkpoint_step'] or 'none'} ({data['best_rule']})", highlight=False)
+    out.print(f"Active version: {data['active_model_version'] or 'final weights'}")

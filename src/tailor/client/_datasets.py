@@ -89,9 +89,17 @@ class Datasets:
     def set_visual_schema(self, dataset_id: int, visual_schema: str | dict[str, Any]) -> Dataset:
         return self.update(dataset_id, visual_schema=visual_schema)
 
-    def complete(self, dataset_id: int) -> Dataset:
-        """Mark the dataset completed (frozen; at least 5 images), ready for training."""
+    def complete(self, dataset_id: int, *, force: bool = False) -> Dataset:
+        """Mark the dataset completed (frozen; at least 5 images), ready for training. Tailor refuses
+        (409) a dataset whose readiness report has blocking problems unless ``force``."""
+        if force:
+            return self.update(dataset_id, status="completed", force=True)
         return self.update(dataset_id, status="completed")
+
+    def report(self, dataset_id: int) -> dict[str, Any]:
+        """Tailor: the readiness report (duplicates, sharpness, captions, verdict, per-image flags)."""
+        data: dict[str, Any] = self._c.run(Call("GET", f"{D}/{dataset_id}/report"))
+        return data
 
     def delete(self, dataset_id: int) -> None:
         self._c.run(Call("DELETE", f"{D}/{dataset_id}"))
@@ -173,8 +181,14 @@ class AsyncDatasets:
     async def set_visual_schema(self, dataset_id: int, visual_schema: str | dict[str, Any]) -> Dataset:
         return await self.update(dataset_id, visual_schema=visual_schema)
 
-    async def complete(self, dataset_id: int) -> Dataset:
+    async def complete(self, dataset_id: int, *, force: bool = False) -> Dataset:
+        if force:
+            return await self.update(dataset_id, status="completed", force=True)
         return await self.update(dataset_id, status="completed")
+
+    async def report(self, dataset_id: int) -> dict[str, Any]:
+        data: dict[str, Any] = await self._c.run(Call("GET", f"{D}/{dataset_id}/report"))
+        return data
 
     async def delete(self, dataset_id: int) -> None:
         await self._c.run(Call("DELETE", f"{D}/{dataset_id}"))

@@ -73,8 +73,13 @@ class Models:
         return _model_or_get(data) or self.get(model_id)
 
     def set_active_version(self, model_id: int, checkpoint_step: int | str) -> Model:
-        """Serve the given checkpoint (its step) instead of the final weights."""
+        """Serve the given checkpoint (its step, or ``"best"``) instead of the final weights."""
         return self.update(model_id, active_model_version=str(checkpoint_step))
+
+    def evaluation(self, model_id: int) -> dict[str, Any]:
+        """Tailor: the scores of every checkpoint, the base reference and the suggested checkpoint."""
+        data: dict[str, Any] = self._c.run(Call("GET", f"{M}/{model_id}/evaluation"))
+        return data
 
     def delete(self, model_id: int) -> None:
         self._c.run(Call("DELETE", f"{M}/{model_id}"))
@@ -158,6 +163,10 @@ class AsyncModels:
 
     async def set_active_version(self, model_id: int, checkpoint_step: int | str) -> Model:
         return await self.update(model_id, active_model_version=str(checkpoint_step))
+
+    async def evaluation(self, model_id: int) -> dict[str, Any]:
+        data: dict[str, Any] = await self._c.run(Call("GET", f"{M}/{model_id}/evaluation"))
+        return data
 
     async def delete(self, model_id: int) -> None:
         await self._c.run(Call("DELETE", f"{M}/{model_id}"))
