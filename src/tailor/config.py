@@ -298,40 +298,6 @@ class Settings(BaseSettings):
         description="Captions, bulk uploads and structured prompts in flight on Ray (protects the VLM).",
     )
 
-    # --- Ray executor (TAILOR_EXECUTOR=ray; see docs/ray.md) -----------------------------------
-    executor: Literal["local", "ray"] = Field(
-        "local", description="Where workers run jobs: 'local' (threads, child processes) or 'ray'."
-    )
-    ray_address: str | None = Field(
-        None, description="Ray cluster to join ('auto', ray://head:10001); unset: start a local Ray."
-    )
-    ray_namespace: str = Field("tailor", description="Ray namespace of Tailor's Serve app and tasks.")
-    ray_min_replicas: int = Field(1, ge=0, description="Fewest generation replicas (Serve autoscaling).")
-    ray_max_replicas: int = Field(1, ge=1, description="Most generation replicas (Serve autoscaling).")
-    ray_replica_gpus: float = Field(0.0, ge=0, description="GPUs per generation replica (1 on GPU nodes).")
-    ray_replica_cpus: float = Field(1.0, ge=0, description="CPUs per generation replica.")
-    ray_adapters_per_replica: int = Field(
-        4, ge=1, description="Tailored adapters a generation replica keeps loaded (LRU)."
-    )
-    ray_adapter_affinity: bool = Field(
-        True, description="Route generations to replicas already holding their adapter (off: any replica)."
-    )
-    ray_generation_concurrency: int = Field(
-        4, ge=1, description="Generation jobs a Ray worker keeps in flight on the replicas."
-    )
-    ray_train_gpus: float = Field(0.0, ge=0, description="GPUs of one training run's Ray task.")
-    ray_train_cpus: float = Field(1.0, ge=0, description="CPUs of one training run's Ray task.")
-    ray_train_max_retries: int = Field(
-        3, ge=0, description="Times Ray reruns a training task whose node or process died (it resumes)."
-    )
-    ray_training_concurrency: int = Field(2, ge=1, description="Training runs a Ray worker keeps in flight.")
-    ray_task_cpus: float = Field(1.0, ge=0, description="CPUs of one caption, upload or prompt task.")
-    ray_vlm_concurrency: int = Field(
-        4,
-        ge=1,
-        description="Captions, bulk uploads and structured prompts in flight on Ray (protects the VLM).",
-    )
-
     # --- VLM bridge ----------------------------------------------------------------------------
     vlm: str = Field("offline", description="'offline' or a litellm model id, e.g. gemini/gemini-2.5-flash.")
     vlm_base_url: str | None = Field(None, description="Base URL of an OpenAI-compatible VLM server.")

@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 EVALUATIONS_DIR = "evaluations/"
 REFERENCE_SIDE = 256  # dataset images are reduced to this before scoring (the processors resize anyway)
+REFERENCE_BATCH = 32  # dataset images decoded and embedded at a time
+MAX_REFERENCE_IMAGES = 512  # a larger dataset is represented by this many, evenly spaced
 
 
 @dataclass
@@ -82,17 +84,25 @@ def _load_state(ctx: JobContext, model_id: int, run_id: str) -> _State | None:
         rows = model_store.dataset_images(s, dataset_id)
         keys = [r.blob_key for r in rows]
         caption = next((r.caption for r in rows if r.caption), None)
-    images = []
-    for key in keys:
-        with Image.open(io.BytesIO(ctx.blobs.get(key))) as im:
-            small = im.convert("RGB")
-            small.thumbnail((REFERENCE_SIDE, REFERENCE_SIDE))
-            images.append(small)
+    if len(keys) > MAX_REFERENCE_IMAGES:  # evenly spaced over the dataset
+        keys = [keys[i * len(keys) // MAX_REFERENCE_IMAGES] for i in range(MAX_REFERENCE_IMAGES)]
+    parts = []
+    for start in range(0, len(keys), REFERENCE_BATCH):  # embeddings kept, pixels dropped per batch
+        images = []
+        for key in keys[start : start + REFERENCE_BATCH]:
+            with Image.open(io.BytesIO(ctx.blobs.get(key))) as im:
+                small = im.convert("RGB")
+                small.thumbnail((REFERENCE_SIDE, REFERENCE_SIDE))
+                images.append(small)
+        parts.append(reference(scorer, images))
+    import torch
+
+    ref = Reference(clip=torch.cat([p.clip for p in parts]), dino=torch.cat([p.dino for p in parts]))
     state = _State(
         run_id=run_id,
         scorer=scorer,
         dataset_id=dataset_id,
-        ref=reference(scorer, images),
+        ref=ref,
         items=rules.validation_set(schema, caption, st.eval_prompts),
     )
     _state.clear()

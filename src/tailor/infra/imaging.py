@@ -11,7 +11,9 @@ count is checked from the header before any pixel is decoded. What is stored:
   trainer sees exactly the normalized pixels and nothing degrades if the image is processed again;
   only images that needed a change pay its larger size.
 
-Each image also gets a JPEG thumbnail whose longest side is ``thumbnail_side``.
+Each image also gets a JPEG thumbnail whose longest side is ``thumbnail_side``, and the readiness
+measures of ``infra.image_quality`` (perceptual hash, sharpness, size as uploaded) taken on the same
+reduced pixels.
 """
 
 from __future__ import annotations

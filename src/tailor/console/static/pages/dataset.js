@@ -61,6 +61,27 @@ function captionEditor(dataset, image, refresh) {
     errors, h("div", { class: "row mt" }, save, regen, h("span", { class: "spacer" }), del));
 }
 
+const SEVERITY = { blocking: "failed", warning: "pending" };
+const VERDICT = { ready: "completed", ready_with_warnings: "pending", not_ready: "failed" };
+
+// The readiness report (GET /datasets/{id}/report): verdict, problems, buckets, captions.
+function readinessPanel(report) {
+  if (!report) return null;
+  const caps = report.captions || {};
+  const problems = (report.problems || []).map((p) => h("li", { class: `problem ${p.severity}`, "data-code": p.code },
+    h("span", { class: `badge ${SEVERITY[p.severity] || ""}` }, p.severity), " ", p.message));
+  const buckets = Object.entries(report.buckets || {}).map(([k, v]) => `${k}: ${v}`).join(" · ") || "—";
+  return h("section", { class: "panel", id: "readiness", "aria-labelledby": "ready-title" },
+    h("div", { class: "row" }, h("h2", { id: "ready-title" }, "Readiness"),
+      h("span", { class: `badge ${VERDICT[report.verdict] || ""}`, id: "verdict" }, report.verdict.replaceAll("_", " "))),
+    h("dl", { class: "kv" },
+      h("dt", {}, "Captions"), h("dd", {}, `${Math.round((caps.coverage || 0) * 100)}% · ${caps.automatic || 0} automatic · ${caps.manual || 0} manual`),
+      h("dt", {}, "Buckets"), h("dd", {}, buckets),
+      h("dt", {}, "Upscaled"), h("dd", {}, `${Math.round((report.upscaled?.share || 0) * 100)}%`),
+      h("dt", {}, "Images"), h("dd", {}, `${report.images_count} (recommended for ${report.image_count?.ip_type || "this IP"}: ${report.image_count?.recommended ?? "—"})`)),
+    problems.length ? h("ul", { class: "problems" }, problems) : h("p", { class: "hint" }, "No problems found."));
+}
+
 export async function render(root, { id }) {
   let timer = null;
   let selected = null;
@@ -72,11 +93,13 @@ export async function render(root, { id }) {
     const dataset = await api("GET", `${V1}/datasets/${id}`);
     const images = list(await api("GET", `${V1}/datasets/${id}/images`), "images");
     const project = await api("GET", `${V1}/projects/${dataset.project_id}`).catch(() => null);
-    return { dataset, images, project };
+    const report = await api("GET", `${V1}/datasets/${id}/report`).catch(() => null);
+    return { dataset, images, project, report };
   }
 
   async function draw(keepSelection = true) {
-    const { dataset, images, project } = await load();
+    const { dataset, images, project, report } = await load();
+    const flagsOf = new Map((report?.images || []).map((i) => [i.id, i.flags || []]));
     if (!keepSelection) selected = null;
     const draft = dataset.status !== "completed";
     const pending = images.some((i) => i.caption_source === "pending") || dataset.captions_update_status === "in_progress";
@@ -84,7 +107,10 @@ export async function render(root, { id }) {
     const grid = h("div", { class: "thumbs", role: "list", "aria-label": "Images" }, images.map((img) => {
       const b = h("button", { type: "button", class: drafts.has(img.id) ? "thumb unsaved" : "thumb", "data-image": img.id, "aria-pressed": String(img.id === selected), title: img.image_name || "" },
         h("img", { src: img.thumbnail_url || img.image_url, alt: img.image_name || `image ${img.id}`, loading: "lazy" }),
-        h("span", { class: "tag" }, drafts.has(img.id) ? "unsaved edit" : img.caption_error ? "caption failed" : label(img.caption_source || "no caption")));
+        h("span", { class: "tag" }, drafts.has(img.id) ? "unsaved edit" : img.caption_error ? "caption failed" : label(img.caption_source || "no caption")),
+        (flagsOf.get(img.id) || []).length
+          ? h("span", { class: "flags", title: flagsOf.get(img.id).join(", "), "data-flags": flagsOf.get(img.id).join(" ") }, flagsOf.get(img.id).map((f) => f.replaceAll("_", " ")).join(", "))
+          : null);
       b.addEventListener("click", () => {
         selected = img.id;
         grid.querySelectorAll(".thumb").forEach((t) => t.setAttribute("aria-pressed", String(t === b)));
@@ -111,6 +137,16 @@ export async function render(root, { id }) {
       location.hash = `#/datasets/${copy.id}`;
     }));
     const manual = images.filter((i) => i.caption_source === "manual").length;
+    const blocked = draft && report && report.verdict === "not_ready" && images.length >= 5;
+    const force = blocked ? h("button", { type: "button", class: "danger", id: "complete-anyway" }, "Complete anyway") : null;
+    force?.addEventListener("click", () => {
+      if (!confirm("The readiness report has blocking problems. Complete the dataset anyway?")) return;
+      busy(force, async () => {
+        await api("PUT", `${V1}/datasets/${id}`, { json: { status: "completed", force: true } });
+        flash("success", "Dataset completed despite its blocking problems.");
+        await draw();
+      });
+    });
     const recaption = h("button", { type: "button", class: "secondary", disabled: !draft || !images.length }, "Regenerate all captions");
     recaption.addEventListener("click", () => {
       if (manual && !confirm(`This overwrites ${manual} caption(s) written by hand. Regenerate them too?`)) return;
@@ -145,9 +181,10 @@ export async function render(root, { id }) {
             h("dt", {}, "Captions"), h("dd", {}, badge(pending ? "in_progress" : dataset.captions_update_status || "empty")),
             h("dt", {}, "Images"), h("dd", {}, String(dataset.images_count ?? images.length)),
             h("dt", {}, "Upload type"), h("dd", {}, dataset.upload_type || "basic")),
-          h("span", { class: "spacer" }), complete, clone, recaption, recaptionAuto, del),
+          h("span", { class: "spacer" }), complete, force, clone, recaption, recaptionAuto, del),
         draft ? h("p", { class: "hint" }, "Training needs a completed dataset: at least 5 images, a visual schema and every image captioned. Completing freezes uploads, captions and the schema; clone it to change it later.")
           : h("p", { class: "hint" }, "Completed: frozen and ready for training. To change it, clone it into a new draft.")),
+      draft ? readinessPanel(report) : null,
       h("div", { class: "grid2" },
         h("div", {},
           draft ? h("section", { class: "panel", "aria-labelledby": "up-title" }, h("h2", { id: "up-title" }, "Upload"), (upload ||= uploader(dataset, () => draw()))) : null,

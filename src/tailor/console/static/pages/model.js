@@ -1,4 +1,5 @@
-// One model: training (expert form, start/stop, live progress, loss chart), checkpoints, download.
+// One model: training (expert form, start/stop, live progress, loss chart), checkpoint comparison,
+// checkpoints, download.
 import { api, V1 } from "../api.js";
 import { lossChart } from "../chart.js";
 import { badge, busy, duration, errorBox, field, flash, h, label, page, select, when } from "../ui.js";
@@ -100,6 +101,49 @@ function checkpointsPanel(model, data, reload) {
       : h("p", { class: "empty" }, "No checkpoints yet."));
 }
 
+const SCORES = [["dino", "DINO"], ["clip_i", "CLIP-I"], ["clip_t", "CLIP-T"], ["memorisation", "Memorisation"]];
+
+function scoreTable(scores) {
+  if (!scores) return null;
+  return h("table", {}, h("tbody", {}, SCORES.map(([k, label]) => h("tr", {}, h("th", { scope: "row" }, label), h("td", {}, Number(scores[k]).toFixed(4))))));
+}
+
+// Checkpoint comparison (GET /models/{id}/evaluation): validation grids side by side with their
+// scores, the base model's as the reference, the loss curve, and "serve this one".
+function comparisonPanel(model, ev, points, reload) {
+  if (!ev || !(ev.checkpoints || []).some((c) => c.scores || c.error)) return null;
+  const serve = (version, button) => busy(button, async () => {
+    await api("PUT", `${V1}/models/${model.id}`, { json: { active_model_version: version } });
+    await reload();
+    flash("success", `Checkpoint ${version === "best" ? ev.best_checkpoint_step : version} is now served.`);
+  });
+  const cards = [];
+  if (ev.base) {
+    cards.push(h("div", { class: "card", "data-step": "base" }, h("h3", {}, "Base model"),
+      ...(ev.base.grid_image_urls || []).map((u) => h("img", { src: u, alt: "Base model validation grid" })), scoreTable(ev.base.scores)));
+  }
+  for (const c of ev.checkpoints) {
+    const step = String(c.checkpoint_step);
+    const best = step === ev.best_checkpoint_step;
+    const active = String(ev.active_model_version) === step;
+    const use = h("button", { type: "button", class: "secondary", disabled: active || model.status !== "Completed" }, active ? "Served" : "Serve this one");
+    use.addEventListener("click", () => serve(c.checkpoint_step, use));
+    cards.push(h("div", { class: `card${best ? " best" : ""}`, "data-step": step },
+      h("h3", {}, `Step ${step}`, best ? " · suggested" : "", active ? " ★" : ""),
+      ...(c.grid_image_urls || []).map((u) => h("img", { src: u, alt: `Validation grid at step ${step}` })),
+      c.error ? errorBox(`Scoring failed: ${c.error}`) : scoreTable(c.scores),
+      h("p", { class: "hint" }, `loss ${c.loss !== null && c.loss !== undefined ? Number(c.loss).toFixed(4) : "—"}`),
+      h("div", { class: "row" }, use)));
+  }
+  const serveBest = h("button", { type: "button", id: "serve-best", disabled: !ev.best_checkpoint_step || model.status !== "Completed" }, "Serve the suggested checkpoint");
+  serveBest.addEventListener("click", () => serve("best", serveBest));
+  return h("section", { class: "panel", id: "evaluation", "aria-labelledby": "ev-title" },
+    h("div", { class: "row" }, h("h2", { id: "ev-title" }, "Checkpoint comparison"), h("span", { class: "spacer" }), serveBest),
+    h("p", { class: "hint" }, `Suggested: ${ev.best_checkpoint_step ?? "none"}. Rule: ${ev.best_rule}.`),
+    h("div", { class: "compare" }, cards),
+    lossChart(points, model.training_progress?.total_steps || 0));
+}
+
 export async function render(root, { id }) {
   let timer = null;
   const seen = new Map();
@@ -113,10 +157,11 @@ export async function render(root, { id }) {
     const model = await api("GET", `${V1}/models/${id}`);
     if (dlVersion !== null && String(model.active_model_version) !== dlVersion) dlOut.replaceChildren();
     dlVersion = String(model.active_model_version);
-    const [checkpoints, project, dataset] = await Promise.all([
+    const [checkpoints, project, dataset, evaluation] = await Promise.all([
       api("GET", `${V1}/models/${id}/checkpoints`).catch(() => ({ checkpoints: [] })),
       api("GET", `${V1}/projects/${model.project_id}`).catch(() => null),
       api("GET", `${V1}/datasets/${model.dataset_id}?max_images=1`).catch(() => null),
+      api("GET", `${V1}/models/${id}/evaluation`).catch(() => null),
     ]);
     const points = history(model, checkpoints.checkpoints || [], seen);
     const download = h("button", { type: "button", class: "secondary", disabled: model.status !== "Completed" }, "Download weights");
@@ -149,6 +194,7 @@ export async function render(root, { id }) {
         dlOut),
       model.status === "Created" ? trainingForm(model, () => draw()) : null,
       model.training_progress || ACTIVE.has(model.status) ? progressPanel(model, points, () => draw()) : null,
+      comparisonPanel(model, evaluation, points, () => draw()),
       checkpointsPanel(model, checkpoints, () => draw())));
     clearTimeout(timer);
     if (ACTIVE.has(model.status)) timer = setTimeout(() => draw().catch((e) => flash("error", e)), 2000);
