@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -128,6 +129,9 @@ class Settings(BaseSettings):
     # --- ML engine -----------------------------------------------------------------------------
     base_model: str = Field("tiny", description="Hub id (briaai/FIBO), local diffusers dir, or 'tiny'.")
     device: str = Field("auto", description="auto | cpu | cuda | cuda:N")
+    dtype: Literal["auto", "bfloat16", "float16", "float32"] = Field(
+        "auto", description="Weights' dtype: auto is bfloat16 on CUDA, float32 on CPU."
+    )
     cpu_offload: bool = Field(False, description="On CUDA, keep only the active component on the GPU.")
     adapter_cache_size: int = Field(4, ge=1, description="LoRA adapters kept loaded per worker.")
     max_steps: int | None = Field(
@@ -150,6 +154,17 @@ class Settings(BaseSettings):
         ge=1,
         description="Development/tests: cap every run at this many steps (the recorded parameters keep "
         "the chosen values).",
+    )
+    training_text_cache_bytes: int | None = Field(
+        4 * 1024**3,
+        ge=0,
+        description="Disk bytes a training run may spend on cached text-encoder states (~150 MB per "
+        "caption with FIBO's weights); captions past it are re-encoded at each use (unset: no limit).",
+    )
+    training_deterministic: bool = Field(
+        False,
+        description="Deterministic GPU kernels (slower): a resumed run gives the weights of an "
+        "uninterrupted one on the same hardware and software.",
     )
     training_checkpoint_interval: int | None = Field(
         None,

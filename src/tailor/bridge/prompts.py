@@ -30,6 +30,10 @@ MAX_CHARS = 100_000
 PER_IMAGE_FIELDS = ("short_description", "background_setting", "text_render")
 PER_IMAGE_OBJECT_FIELDS = ("location", "relationship", "relative_size", "pose", "action", "orientation")
 
+# Fields of ``aesthetics`` that FIBO reads and Bria's prompts carry ("very high" ...), although
+# bria-vgl's model does not declare them: kept as given (strings).
+AESTHETICS_SCORES = ("preference_score", "aesthetic_score")
+
 
 def _partial_annotation(ann: Any) -> Any:
     """``ann`` with every nested model replaced by its all-optional twin."""
@@ -83,6 +87,19 @@ def dumps(data: dict[str, Any]) -> str:
     return json.dumps(data, ensure_ascii=False)
 
 
+def _keep_scores(given: dict[str, Any], out: dict[str, Any]) -> None:
+    """Copy the aesthetics scores of ``given`` into ``out`` (after the model's own fields)."""
+    aesthetics = given.get("aesthetics")
+    if not isinstance(aesthetics, dict):
+        return
+    scores = {k: v for k, v in aesthetics.items() if k in AESTHETICS_SCORES}
+    for key, value in scores.items():
+        if not isinstance(value, str):
+            raise ValueError(f"aesthetics.{key}: must be a string such as 'very high'")
+    if scores:
+        out["aesthetics"] = {**out.get("aesthetics", {}), **scores}
+
+
 def parse_structured_prompt(data: Any, *, schema: bool = False) -> dict[str, Any]:
     """Validate a decoded JSON value; returns the normalized dict. Raises ValueError with the reason."""
     if not isinstance(data, dict):
@@ -94,6 +111,7 @@ def parse_structured_prompt(data: Any, *, schema: bool = False) -> dict[str, Any
     except ValidationError as e:
         raise ValueError(_describe(e)) from e
     out = drop_empty(obj.model_dump(exclude_none=True))
+    _keep_scores(cleaned, out)
     if schema and not out:
         raise ValueError("a visual schema must describe at least one field of the structured prompt")
     return typing.cast(dict[str, Any], out)

@@ -272,10 +272,26 @@ def model_card(
         "",
         "## Files",
         "",
-        "- `diffusers/pytorch_lora_weights.safetensors`: diffusers LoRA format; load with "
-        "`BriaFiboPipeline.load_lora_weights(path)`.",
-        "- `comfyui/lora.safetensors`: ComfyUI's generic LoRA layout "
-        "(`diffusion_model.<module>.lora_A.weight` / `.lora_B.weight` / `.alpha`).",
+        "- `diffusers/pytorch_lora_weights.safetensors`: diffusers LoRA format (LoraConfig in the "
+        "header); load with `BriaFiboPipeline.load_lora_weights(path)`. This is also what ComfyUI "
+        "custom nodes that run FIBO load (they call diffusers); ComfyUI core has no FIBO model.",
+        "",
+        "## Recipe",
+        "",
+        "Bria's FIBO fine-tuning recipe: LoRA on the attention, feed-forward and AdaLN modulation "
+        "layers (lora_alpha = rank, gaussian init), bf16 base weights with float32 LoRA weights, "
+        "FIBO's training resolutions (nine ~1 MP buckets, bilinear resize and center crop), VAE "
+        "latents encoded in float32, the shifted logit-normal timestep sampler. Deliberate "
+        "differences from Bria's script: AdamW (betas 0.9/0.999, weight decay 1e-4, eps 1e-15) at "
+        "the learning rate above instead of Prodigy at 1.0, because the Tailored Generation API's "
+        "parameters are AdamW's; the loss is the mean over the global batch whatever the number of "
+        "GPUs (Bria's script scales it with the world size).",
+        "",
+        "## Prompts",
+        "",
+        "Serialise structured prompts as FIBO does: compact JSON (no spaces after `,` and `:`, "
+        "non-ASCII escaped, e.g. `ujson.dumps(prompt, escape_forward_slashes=False)`), with "
+        '`aesthetics.preference_score` and `aesthetics.aesthetic_score` set (Bria uses "very high").',
         "",
         "## Trigger",
         "",

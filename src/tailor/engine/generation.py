@@ -79,6 +79,7 @@ class Generator:
         (it may raise to stop the generation, e.g. on cancel)."""
         import torch
 
+        from tailor.engine.fibo_recipe import inference_prompt, negative_prompt
         from tailor.engine.resolutions import size_for
 
         width, height = req.size or size_for(req.aspect_ratio, self.tiny)
@@ -94,8 +95,8 @@ class Generator:
                 return kwargs
 
             out = self.pipe(
-                prompt=req.structured_prompt,
-                negative_prompt=req.negative_prompt or "",
+                prompt=inference_prompt(req.structured_prompt),
+                negative_prompt=negative_prompt(req.negative_prompt or ""),
                 width=width,
                 height=height,
                 num_inference_steps=steps,

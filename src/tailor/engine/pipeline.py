@@ -40,11 +40,30 @@ def resolve_device(settings: Settings) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def resolve_dtype(device: str) -> Any:
-    """bfloat16 on CUDA, float32 on CPU."""
+def resolve_dtype(device: str, setting: str = "auto") -> Any:
+    """``setting`` (``TAILOR_DTYPE``), or for "auto": bfloat16 on CUDA, float32 on CPU."""
     import torch
 
+    if setting != "auto":
+        return getattr(torch, setting)
     return torch.bfloat16 if device.startswith("cuda") else torch.float32
+
+
+def check_dtype(pipe: Any, dtype: Any) -> None:
+    """Raise if a component did not load in ``dtype`` (a diffusers that ignores ``dtype=`` would
+    silently load FIBO's 8B transformer in float32 and the trainer would turn bf16 off)."""
+    import diffusers
+
+    wrong = {
+        name: str(getattr(pipe, name).dtype)
+        for name in ("transformer", "text_encoder", "vae")
+        if getattr(pipe, name, None) is not None and getattr(pipe, name).dtype != dtype
+    }
+    if wrong:
+        raise BaseModelUnavailable(
+            f"the base model loaded in the wrong dtype ({wrong}, asked for {dtype}) with diffusers "
+            f"{diffusers.__version__}; Tailor needs diffusers>=0.40 (pip install -U diffusers)"
+        )
 
 
 def _looks_like_path(name: str) -> bool:
@@ -98,7 +117,7 @@ def load_pipeline(settings: Settings) -> BriaFiboPipeline:
 
     source = model_source(settings)
     device = resolve_device(settings)
-    dtype = resolve_dtype(device)
+    dtype = resolve_dtype(device, settings.dtype)
     try:
         pipe = BriaFiboPipeline.from_pretrained(source, dtype=dtype)
     except BaseModelUnavailable:
@@ -109,6 +128,7 @@ def load_pipeline(settings: Settings) -> BriaFiboPipeline:
                 f"cannot load base model from {source!r}: {type(e).__name__}: {e}"
             ) from e
         raise _hub_error(source, e) from e
+    check_dtype(pipe, dtype)
     pipe.set_progress_bar_config(disable=True)
     if settings.cpu_offload and device.startswith("cuda"):
         pipe.enable_model_cpu_offload(device=device)

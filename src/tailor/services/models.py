@@ -292,7 +292,7 @@ def download(
     *,
     base_model: str,
 ) -> str:
-    """The blob key of a zip with the served adapter (diffusers + ComfyUI layouts) and a model card."""
+    """The blob key of a zip with the served adapter (diffusers LoRA format) and a model card."""
     model = get_model(session, organization_id, model_id)
     if model.status != ModelStatus.Completed:
         raise InvalidInput(

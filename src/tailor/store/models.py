@@ -98,6 +98,11 @@ def get_dataset(session: Session, organization_id: int, dataset_id: int) -> Data
     )
 
 
+def dataset_ids(session: Session) -> set[int]:
+    """The ids of every dataset there is (the training cache drops the others)."""
+    return set(session.scalars(select(Dataset.id)))
+
+
 def get_project(session: Session, organization_id: int, project_id: int) -> Project | None:
     return session.scalar(
         select(Project).where(Project.id == project_id, Project.organization_id == organization_id)

@@ -133,13 +133,17 @@ def test_the_cache_is_reused_and_keyed_by_content(fresh_pipe: Callable, tmp_path
     other = build_examples(pipe, [Item(red_images(1)[0], "{}")], tmp_path, "tiny-test", tiny=True)
     assert other[0].latents_path == first[0].latents_path  # same image, same latents
     assert other[0].text_path not in {e.text_path for e in first}  # new caption, new entry
+    # the dataset is now that one item: what no example uses any more is gone
+    assert sorted(tmp_path.rglob("*.safetensors")) == sorted([other[0].latents_path, other[0].text_path])
 
 
-def test_buckets_follow_fibo_resolutions() -> None:
+def test_buckets_follow_fibo_training_resolutions() -> None:
     assert bucket_for(64, 64, tiny=True) == (128, 128)
     assert bucket_for(2000, 1000, tiny=False) == (1344, 768)
-    assert bucket_for(900, 1200, tiny=False) == (880, 1168)
+    assert bucket_for(900, 1200, tiny=False) == (896, 1152)
+    assert bucket_for(1000, 1500, tiny=False) == (832, 1248)
     assert bucket_for(1024, 1024, tiny=False) == (1024, 1024)
+    assert bucket_for(1280, 800, tiny=False) == (1280, 800)
 
 
 def test_random_draws_depend_only_on_seed_and_step() -> None:

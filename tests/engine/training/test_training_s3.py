@@ -46,6 +46,6 @@ async def test_training_on_s3(client: httpx.AsyncClient, auth: dict, runtime: Ru
     assert body["status"] == "Completed" and body["checkpoint_steps"] == ["4", "2"]
     dl = (await client.get(f"{BASE}/models/{mid}/download", headers=auth)).json()
     zf = zipfile.ZipFile(io.BytesIO(await fetch(client, dl["download_url"])))
-    assert "comfyui/lora.safetensors" in zf.namelist()
+    assert sorted(zf.namelist()) == ["README.md", "diffusers/pytorch_lora_weights.safetensors"]
     assert (await client.delete(f"{BASE}/models/{mid}", headers=auth)).status_code == 204
     assert not list(runtime.blobs.list(f"models/{mid}/"))

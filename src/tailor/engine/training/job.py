@@ -19,6 +19,7 @@ import io
 import logging
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +46,7 @@ class Plan:
     """What the job trains: the model's parameters with the settings' development overrides."""
 
     model_id: int
+    dataset_id: int
     blob_prefix: str  # where the model's files live (see domain.models)
     total_steps: int
     checkpoint_interval: int
@@ -70,12 +72,14 @@ def _plan(ctx: JobContext, model_id: int) -> Plan | None:
         images = model_store.dataset_images(s, model.dataset_id)
         captions = [(i.blob_key, i.sha256, i.caption) for i in images if i.caption]
         blob_prefix = model.blob_prefix
+        dataset_id = model.dataset_id
     if not captions:
         raise PermanentJobError("the dataset has no captioned images", code=412)
     st = ctx.settings
     total = min(params.total_training_steps, st.training_max_steps or params.total_training_steps)
     return Plan(
         model_id=model_id,
+        dataset_id=dataset_id,
         blob_prefix=blob_prefix,
         total_steps=total,
         checkpoint_interval=st.training_checkpoint_interval or params.checkpoint_interval,
@@ -163,7 +167,13 @@ class TrainingJob:
 
         from tailor.engine.pipeline import is_tiny, load_pipeline, model_source, resolve_device
         from tailor.engine.resolutions import size_for
-        from tailor.engine.training.data import Item, build_examples
+        from tailor.engine.training.data import (
+            CacheReport,
+            Item,
+            build_examples,
+            dataset_cache_dir,
+            prune_cache,
+        )
         from tailor.engine.training.trainer import TrainConfig, Trainer
 
         st = self.ctx.settings
@@ -172,11 +182,40 @@ class TrainingJob:
         self._report(0, plan.total_steps, None, None, force=True)
         # the trainer manages devices itself: never under accelerate's offload hooks
         pipe: Any = load_pipeline(st.model_copy(update={"cpu_offload": False}))
-        items = [Item(self.ctx.blobs.get(key), cap, sha) for key, sha, cap in plan.captions]
-        examples = build_examples(pipe, items, st.home / "cache" / "training", model_source(st), tiny=tiny)
-        del items
+        blobs = self.ctx.blobs
+
+        def fetch(key: str) -> Callable[[], bytes]:
+            return lambda: blobs.get(key)
+
+        # streamed: an image is fetched only when its latents are not cached yet
+        items = (Item(fetch(key), cap, sha) for key, sha, cap in plan.captions)
+        root = training_cache_root(st)
+        with session_scope(self.ctx.sessions) as s:
+            live = {str(i) for i in model_store.dataset_ids(s)}
+        prune_cache(root, live | {str(plan.dataset_id)})
+        self.cache_report = CacheReport()
+        examples = build_examples(
+            pipe,
+            items,
+            dataset_cache_dir(root, plan.dataset_id),
+            model_source(st),
+            tiny=tiny,
+            text_budget=st.training_text_cache_bytes,
+            report=self.cache_report,
+        )
+        log.info(
+            "model %s: %d images cached (%.1f MB latents, %.1f MB text states for %d captions, "
+            "%d recomputed per use)",
+            self.model_id,
+            self.cache_report.images,
+            self.cache_report.latents_bytes / 1e6,
+            self.cache_report.text_bytes / 1e6,
+            self.cache_report.text_cached,
+            self.cache_report.text_recomputed,
+        )
         if device.startswith("cuda"):
-            pipe.text_encoder.to("cpu")
+            if all(e.text_path is not None for e in examples):
+                pipe.text_encoder.to("cpu")  # every text state is cached: the encoder can wait
             pipe.vae.to("cpu")
             torch.cuda.empty_cache()
         self.sample_caption = plan.captions[0][2]
@@ -193,6 +232,7 @@ class TrainingJob:
             grad_accumulation=st.training_grad_accumulation,
             seed=st.training_seed,
             gradient_checkpointing=st.training_gradient_checkpointing,
+            deterministic=st.training_deterministic,
         )
         trainer = Trainer(pipe, examples, config, device=device)
         self._resume(trainer)
@@ -207,7 +247,12 @@ class TrainingJob:
         self._samples = [k for k in samples if k]
         if key is None:
             return
-        step = trainer.load_state(self.ctx.blobs.get(key))
+        from tailor.engine.training.trainer import ResumeMismatch
+
+        try:
+            step = trainer.load_state(self.ctx.blobs.get(key))
+        except ResumeMismatch as e:
+            raise PermanentJobError(f"model {self.model_id}: {e}", code=409) from e
         log.info("model %s: resuming training at step %s", self.model_id, step)
 
     # --- progress and checkpoints ------------------------------------------------------------
@@ -387,6 +432,11 @@ class TrainingJob:
             model = model_store.get_model_by_id(s, self.model_id)
             if model is not None and model.status == ModelStatus.Stopping:
                 model.status = rules.transition(model.status, target)
+
+
+def training_cache_root(settings: Any) -> Path:
+    """Where a worker keeps the training cache (one directory per dataset)."""
+    return Path(settings.home) / "cache" / "training"
 
 
 def _checkpoint_files(row: Any, *, keep: set[str]) -> list[str]:

@@ -4,12 +4,15 @@ One optimizer step = ``grad_accumulation`` micro-batches of one cached example e
 micro-batch: x0 = the image's latents, noise ~ N(0, I), sigma from FIBO's shifted logit-normal,
 x_t = sigma * noise + (1 - sigma) * x0, and the transformer (timestep = 1000 * sigma, conditioned on
 the caption's cached text-encoder states) is trained to predict the velocity noise - x0 (MSE).
-LoRA adapters (peft) sit on the attention and feed-forward projections; only they train, in
-float32, with AdamW, gradient clipping and one of diffusers' learning-rate schedules.
+LoRA adapters (peft) sit on FIBO's reference targets (``fibo_recipe.LORA_TARGET_MODULES``); only
+they train, in float32, with AdamW (fused on CUDA), gradient clipping and one of diffusers'
+learning-rate schedules. Text states missing from the cache (byte budget) are recomputed.
 
 Every random draw comes from (seed, micro-batch index): data order, noise, sigma. With the
 adapter, optimizer and scheduler restored from a checkpoint, a resumed run takes exactly the
-steps an uninterrupted run would have taken.
+steps an uninterrupted run would have taken; the checkpoint records the settings that shape the
+run (``TrainConfig.schedule``) and a resume with other settings is refused (``ResumeMismatch``).
+On CPU the continuation is bit-identical; on GPU only with ``deterministic`` (see README).
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from typing import Any
 
 import torch
 
-from tailor.engine.training.data import Example
+from tailor.engine import fibo_recipe as recipe
+from tailor.engine.training.data import Example, encode_caption
 from tailor.engine.training.schedule import (
     data_order,
     make_lr_scheduler,
@@ -31,23 +35,27 @@ from tailor.engine.training.schedule import (
     step_generator,
 )
 
-# LoRA targets: every attention projection (image and text streams) and every feed-forward layer.
-TARGET_MODULES = [
-    "attn.to_q",
-    "attn.to_k",
-    "attn.to_v",
-    "attn.to_out.0",
-    "attn.add_q_proj",
-    "attn.add_k_proj",
-    "attn.add_v_proj",
-    "attn.to_add_out",
-    "ff.net.0.proj",
-    "ff.net.2",
-    "ff_context.net.0.proj",
-    "ff_context.net.2",
-    "proj_mlp",
-    "proj_out",
-]
+# LoRA targets: FIBO's reference list (attention, feed-forward, AdaLN modulation linears, proj_out).
+TARGET_MODULES = list(recipe.LORA_TARGET_MODULES)
+
+# TrainConfig fields that shape the run: a checkpoint records them and a resume must match.
+SCHEDULE_FIELDS = (
+    "rank",
+    "learning_rate",
+    "lr_scheduler",
+    "warmup_steps",
+    "total_steps",
+    "grad_accumulation",
+    "seed",
+    "max_grad_norm",
+    "weight_decay",
+    "adam_betas",
+    "adam_eps",
+)
+
+
+class ResumeMismatch(ValueError):
+    """A checkpoint was made with other schedule-shaping settings than this run's."""
 
 
 @dataclass(frozen=True)
@@ -61,10 +69,20 @@ class TrainConfig:
     grad_accumulation: int = 4
     seed: int = 10
     gradient_checkpointing: bool = True
-    max_grad_norm: float = 1.0
-    weight_decay: float = 1e-4
-    adam_betas: tuple[float, float] = (0.9, 0.999)
-    adam_eps: float = 1e-8
+    max_grad_norm: float = recipe.MAX_GRAD_NORM
+    weight_decay: float = recipe.ADAM_WEIGHT_DECAY
+    adam_betas: tuple[float, float] = recipe.ADAM_BETAS
+    adam_eps: float = recipe.ADAM_EPS
+    deterministic: bool = False
+
+    def schedule(self) -> dict[str, Any]:
+        """The settings that shape the run (what a resumed run must share)."""
+        out: dict[str, Any] = {}
+        for name in SCHEDULE_FIELDS:
+            value = getattr(self, name)
+            out[name] = list(value) if isinstance(value, tuple) else value
+        out["target_modules"] = list(TARGET_MODULES)
+        return out
 
     def checkpoint_steps(self) -> list[int]:
         from tailor.domain.models import checkpoint_steps
@@ -112,6 +130,8 @@ class Trainer:
         self.transformer = pipe.transformer
         self.device = torch.device(device) if device is not None else self.transformer.device
         self.autocast = self.device.type == "cuda" and self.transformer.dtype == torch.bfloat16
+        if config.deterministic:
+            enable_determinism()
         self.step = 0
         self.last_loss: float | None = None
         self._add_lora()
@@ -122,6 +142,7 @@ class Trainer:
             betas=config.adam_betas,
             weight_decay=config.weight_decay,
             eps=config.adam_eps,
+            fused=self.device.type == "cuda",
         )
         self.scheduler = make_lr_scheduler(
             self.optimizer, config.lr_scheduler, config.warmup_steps, config.total_steps
@@ -137,7 +158,7 @@ class Trainer:
         self.lora_config = LoraConfig(
             r=cfg.rank,
             lora_alpha=cfg.rank,
-            init_lora_weights="gaussian",
+            init_lora_weights=recipe.LORA_INIT,
             target_modules=TARGET_MODULES,
         )
         self.transformer.requires_grad_(False)
@@ -158,6 +179,8 @@ class Trainer:
         epoch, pos = divmod(index, n)
         example = self.examples[data_order(self.config.seed, epoch, n)[pos]]
         latents, layers = example.load()
+        if layers is None:  # not in the cache (byte budget): recompute on the device
+            layers = encode_caption(self.pipe, example.caption)
         gen = step_generator(self.config.seed, index)
         x0 = latents[None].float()
         noise = torch.randn(x0.shape, generator=gen)
@@ -250,6 +273,7 @@ class Trainer:
                 "scheduler": self.scheduler.state_dict(),
                 "rng": torch.get_rng_state(),
                 "last_loss": self.last_loss,
+                "schedule": self.config.schedule(),
             },
             path,
         )
@@ -260,6 +284,7 @@ class Trainer:
 
         src = io.BytesIO(data) if isinstance(data, bytes) else data
         state = torch.load(src, map_location="cpu", weights_only=False)
+        self.check_schedule(state.get("schedule"))
         result = set_peft_model_state_dict(self.transformer, state["lora"])
         unexpected = getattr(result, "unexpected_keys", None)
         if unexpected:
@@ -273,6 +298,24 @@ class Trainer:
         self.last_loss = state.get("last_loss")
         return self.step
 
+    def check_schedule(self, recorded: dict[str, Any] | None) -> None:
+        """Refuse to continue a run recorded with other schedule-shaping settings."""
+        if recorded is None:  # a checkpoint from before the schedule was recorded
+            return
+        mine = self.config.schedule()
+        diff = [
+            f"{k}: checkpoint {recorded.get(k)!r}, this run {mine.get(k)!r}"
+            for k in sorted(set(mine) | set(recorded))
+            if recorded.get(k) != mine.get(k)
+        ]
+        if diff:
+            raise ResumeMismatch(
+                "cannot resume: the checkpoint was trained with other settings ("
+                + "; ".join(diff)
+                + "). Configure this worker as the run started (TAILOR_TRAINING_* settings), "
+                "or train a new model."
+            )
+
     # --- samples ---------------------------------------------------------------------------
     @torch.no_grad()
     def sample(self, caption: str, *, size: tuple[int, int], steps: int, seed: int) -> Any:
@@ -282,7 +325,7 @@ class Trainer:
             gen = torch.Generator(device="cpu").manual_seed(seed)
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
                 out = self.pipe(
-                    prompt=caption,
+                    prompt=recipe.inference_prompt(caption),
                     width=size[0],
                     height=size[1],
                     num_inference_steps=steps,
@@ -292,3 +335,17 @@ class Trainer:
             return out.images[0]
         finally:
             self.transformer.train()
+
+
+def enable_determinism() -> None:
+    """Deterministic kernels (slower): cuBLAS workspace, cuDNN, no TF32, torch's deterministic
+    algorithms. With it, a run and its resumed continuation give the same weights on one GPU
+    model and software stack."""
+    import os
+
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True, warn_only=False)
+    torch.backends.cudnn.deterministic = True
+    torch.backends.cudnn.benchmark = False
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
