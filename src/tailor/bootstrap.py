@@ -50,6 +50,30 @@ class Resources:
                 self._generator = Generator(self.settings, self.blobs)
             return self._generator
 
+    def release_generator(self) -> bool:
+        """Drop the warm pipeline (waiting for a generation in progress) and give its GPU memory
+        back; the next generation loads it again. Returns whether one was loaded."""
+        with self._lock:
+            gen, self._generator = self._generator, None
+        if gen is None:
+            return False
+        with gen.lock:
+            gen.adapters.clear()
+            gen.pipe = None
+        del gen
+        import gc
+
+        gc.collect()
+        try:
+            import torch
+
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+        except ImportError:  # an API-only install
+            pass
+        log.info("released the generation pipeline")
+        return True
+
     @property
     def loaded_generator(self) -> Generator | None:
         """The generator if it was built (nothing is loaded to answer)."""

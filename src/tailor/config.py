@@ -132,6 +132,32 @@ class Settings(BaseSettings):
     dtype: Literal["auto", "bfloat16", "float16", "float32"] = Field(
         "auto", description="Weights' dtype: auto is bfloat16 on CUDA, float32 on CPU."
     )
+    devices: str = Field(
+        "",
+        description="Comma-separated devices the local workers of `tailor serve` are spread over "
+        "(worker i gets device i mod n, e.g. cuda:0,cuda:1); empty: every worker uses TAILOR_DEVICE.",
+    )
+    gpu_memory_gb: float | None = Field(
+        None,
+        gt=0,
+        description="GPU memory this worker may plan for (unset: what the device has free); a job "
+        "whose plan does not fit fails at once with a clear error.",
+    )
+    attention_backend: str = Field(
+        "auto",
+        description="Transformer attention: auto (FlashAttention when installed on CUDA, else "
+        "PyTorch SDPA), native (SDPA), flash, or another diffusers attention backend name.",
+    )
+    compile: bool = Field(
+        False,
+        description="torch.compile the transformer (CUDA); adapters are hot-swapped so switching "
+        "them never recompiles.",
+    )
+    vae_tiling_pixels: int = Field(
+        1536 * 1536,
+        ge=0,
+        description="Decode outputs larger than this many pixels with VAE tiling (0: always).",
+    )
     cpu_offload: bool = Field(False, description="On CUDA, keep only the active component on the GPU.")
     adapter_cache_size: int = Field(4, ge=1, description="LoRA adapters kept loaded per worker.")
     max_steps: int | None = Field(

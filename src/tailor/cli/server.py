@@ -88,11 +88,13 @@ def worker_env(settings: Settings) -> dict[str, str]:
 
 def start_local_workers(settings: Settings) -> WorkerSupervisor | None:
     """Start ``settings.workers`` supervised worker processes (None when it is 0)."""
-    from tailor.worker.supervisor import WorkerSupervisor
+    from tailor.worker.supervisor import WorkerSupervisor, parse_devices
 
     if settings.workers <= 0:
         return None
-    supervisor = WorkerSupervisor(settings.workers, env=worker_env(settings))
+    supervisor = WorkerSupervisor(
+        settings.workers, env=worker_env(settings), devices=parse_devices(settings.devices)
+    )
     supervisor.start()
     return supervisor
 

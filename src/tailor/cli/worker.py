@@ -24,7 +24,7 @@ def worker(
     TAILOR_WORKER_SHUTDOWN_GRACE_S).
     """
     from tailor.config import load_settings
-    from tailor.worker.supervisor import WorkerSupervisor, run_worker
+    from tailor.worker.supervisor import WorkerSupervisor, parse_devices, run_worker
 
     settings = load_settings()
     os.umask(0o077)  # files this worker creates (blobs, caches) are private
@@ -45,7 +45,7 @@ def worker(
     kind_list = [k.strip() for k in kinds.split(",") if k.strip()] if kinds else None
     if processes == 1:
         raise typer.Exit(run_worker(kinds=kind_list))
-    supervisor = WorkerSupervisor(processes, env=dict(os.environ))
+    supervisor = WorkerSupervisor(processes, env=dict(os.environ), devices=parse_devices(settings.devices))
     stopping = False
 
     def on_signal(_signum: int, _frame: object) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 METADATA_KEY = "lora_adapter_metadata"  # diffusers' safetensors header key for the LoraConfig
+HOTSWAP_SLOT = "tailor_hotswap"  # the one adapter name of hot-swap mode
 
 
 def adapter_name(identity: str) -> str:
@@ -75,15 +76,21 @@ class AdapterCache:
         capacity: int,
         fetch: Callable[[str], bytes],
         fetch_sidecar: Callable[[str], bytes | None] = lambda _key: None,
+        *,
+        hotswap: bool = False,
     ) -> None:
         self.pipe = pipe
-        self.capacity = max(1, capacity)
+        # hot-swap mode (a compiled transformer): one adapter slot whose weights are replaced in
+        # place, so that switching adapters never changes the modules (no recompilation)
+        self.hotswap = hotswap
+        self.capacity = 1 if hotswap else max(1, capacity)
         self._fetch = fetch
         self._fetch_sidecar = fetch_sidecar
         self._loaded: OrderedDict[str, str] = OrderedDict()  # cache identity -> adapter name
         self._keys: dict[str, str] = {}  # cache identity -> the blob key it was loaded from
         self.loads = 0
         self.evictions = 0
+        self._slot_filled = False
 
     @property
     def loaded_keys(self) -> list[str]:
@@ -93,14 +100,16 @@ class AdapterCache:
     def _evict(self, identity: str) -> None:
         name = self._loaded.pop(identity)
         key = self._keys.pop(identity)
-        self.pipe.delete_adapters(name)
+        if not self.hotswap:  # in hot-swap mode the slot stays; the next load overwrites it
+            self.pipe.delete_adapters(name)
         self.evictions += 1
         log.info("evicted adapter %s", key)
 
     def _load(self, key: str, identity: str) -> str:
+        swap = self.hotswap and self._slot_filled
         while len(self._loaded) >= self.capacity:
             self._evict(next(iter(self._loaded)))
-        name = adapter_name(identity)
+        name = HOTSWAP_SLOT if self.hotswap else adapter_name(identity)
         try:
             data = prepare_adapter_file(self._fetch(key), self._fetch_sidecar(key))
             with tempfile.TemporaryDirectory() as tmp:
@@ -108,12 +117,17 @@ class AdapterCache:
                 path.write_bytes(data)
                 with warnings.catch_warnings():  # peft warns that several adapters coexist: intended
                     warnings.filterwarnings("ignore", message=".*peft_config.*")
-                    self.pipe.load_lora_weights(str(path), adapter_name=name)
+                    if swap:
+                        self.pipe.load_lora_weights(str(path), adapter_name=name, hotswap=True)
+                    else:
+                        self.pipe.load_lora_weights(str(path), adapter_name=name)
         except Exception as e:
-            self._forget(name)
+            self._forget(name)  # a half-swapped slot is no adapter's: the next load starts afresh
+            self._slot_filled = self._slot_filled and not swap
             raise AdapterLoadError(f"cannot load adapter {key!r}: {type(e).__name__}: {e}") from e
         self._loaded[identity] = name
         self._keys[identity] = key
+        self._slot_filled = self._slot_filled or self.hotswap
         self.loads += 1
         log.info("loaded adapter %s as %s", key, name)
         return name
@@ -130,7 +144,7 @@ class AdapterCache:
         """Make ``key`` (whose content hash is ``sha256``) the only active adapter at ``scale``;
         ``None`` turns LoRA layers off."""
         if key is None:
-            if self._loaded:
+            if self._loaded or self._slot_filled:
                 self.pipe.disable_lora()
             return
         identity = cache_identity(key, sha256)
@@ -153,7 +167,10 @@ class AdapterCache:
 
     def clear(self) -> None:
         """Delete every loaded adapter."""
-        if self._loaded:
-            self.pipe.delete_adapters(list(self._loaded.values()))
+        if self._loaded or self._slot_filled:
+            self.pipe.delete_adapters(
+                sorted(set(self._loaded.values()) | ({HOTSWAP_SLOT} if self._slot_filled else set()))
+            )
+        self._slot_filled = False
         self._loaded.clear()
         self._keys.clear()

@@ -45,13 +45,22 @@ class Generator:
     def __init__(self, settings: Settings, blobs: BlobStore, pipe: Any | None = None) -> None:
         from tailor.engine.adapters import AdapterCache
         from tailor.engine.pipeline import is_tiny, load_pipeline
+        from tailor.engine.speed import apply_attention_backend, prepare_compile
 
         self.settings = settings
         self.tiny = is_tiny(settings)
         self.pipe: Any = pipe if pipe is not None else load_pipeline(settings)
         self.lock = threading.Lock()
+        pipeline: Any = self.pipe
+        device = str(pipeline.transformer.device)
+        self.attention = apply_attention_backend(self.pipe, settings.attention_backend, device)
+        self.compiled = bool(settings.compile) and prepare_compile(self.pipe, device)
         self.adapters = AdapterCache(
-            self.pipe, settings.adapter_cache_size, fetch=blobs.get, fetch_sidecar=self._sidecar(blobs)
+            self.pipe,
+            settings.adapter_cache_size,
+            fetch=blobs.get,
+            fetch_sidecar=self._sidecar(blobs),
+            hotswap=self.compiled,
         )
 
     @staticmethod
@@ -81,6 +90,7 @@ class Generator:
 
         from tailor.engine.fibo_recipe import inference_prompt, negative_prompt
         from tailor.engine.resolutions import size_for
+        from tailor.engine.speed import use_vae_tiling
 
         width, height = req.size or size_for(req.aspect_ratio, self.tiny)
         with self.lock:
@@ -88,6 +98,7 @@ class Generator:
             self.adapters.activate(req.adapter_key, req.influence, sha256=req.adapter_sha256)
             generator = torch.Generator(device="cpu").manual_seed(int(req.seed))
             steps = self.steps_for(req.steps)
+            use_vae_tiling(self.pipe, width, height, self.settings.vae_tiling_pixels)
 
             def step_end(_pipe: Any, i: int, _t: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
                 if on_step is not None:

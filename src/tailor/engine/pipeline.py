@@ -111,6 +111,25 @@ def _hub_error(name: str, exc: BaseException) -> BaseModelUnavailable:
     )
 
 
+def check_memory(settings: Settings, device: str, what: str, **plan_args: Any) -> None:
+    """Refuse (``InsufficientGpuMemory``) before loading when FIBO's plan for ``what``
+    ("generation" or "training") does not fit this worker's device."""
+    from tailor.engine import memory
+
+    available = memory.free_bytes(device)
+    if available is None:
+        return
+    params = memory.fibo_parameters()
+    if what == "training":
+        plan = memory.training_plan(params, **plan_args)
+    else:
+        plan = memory.generation_plan(params, adapters=settings.adapter_cache_size, **plan_args)
+        if settings.cpu_offload:  # one component at a time on the GPU
+            plan = memory.Plan(plan.what, params.transformer * 2, plan.lora, 0, 0, plan.activations)
+    limit = int(settings.gpu_memory_gb * memory.GiB) if settings.gpu_memory_gb else None
+    memory.ensure_fits(plan, available, device, limit=limit)
+
+
 def load_pipeline(settings: Settings) -> BriaFiboPipeline:
     """Load ``BriaFiboPipeline`` per ``settings.base_model``, on the chosen device and dtype."""
     from diffusers import BriaFiboPipeline
@@ -118,6 +137,8 @@ def load_pipeline(settings: Settings) -> BriaFiboPipeline:
     source = model_source(settings)
     device = resolve_device(settings)
     dtype = resolve_dtype(device, settings.dtype)
+    if not is_tiny(settings):
+        check_memory(settings, device, "generation")
     try:
         pipe = BriaFiboPipeline.from_pretrained(source, dtype=dtype)
     except BaseModelUnavailable:

@@ -28,6 +28,8 @@ class Resources(Protocol):
 
     def generator(self) -> Generator: ...
 
+    def release_generator(self) -> bool: ...
+
 
 @dataclass
 class JobContext:

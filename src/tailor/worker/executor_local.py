@@ -154,6 +154,17 @@ class ProcessExecution(Execution):
         self._lifeline.close()
 
 
+def uses_gpu(settings: Settings) -> bool:
+    """Whether this worker's models live on a GPU (``TAILOR_DEVICE``, or auto with CUDA present)."""
+    if settings.device != "auto":
+        return settings.device.startswith("cuda")
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
 class LocalExecutor(Executor):
     """Runs ordinary kinds in threads and isolated kinds in child processes."""
 
@@ -163,5 +174,8 @@ class LocalExecutor(Executor):
 
     def start(self, job: Job, ctx: JobContext, worker_id: str) -> Execution:
         if self.registry.kind(job.kind).isolated:
+            if uses_gpu(self.settings):
+                # the child loads its own pipeline on this GPU: the warm one would not leave room
+                ctx.resources.release_generator()
             return ProcessExecution(job, self.settings, worker_id)
         return ThreadExecution(self.registry, job, ctx)

@@ -64,12 +64,30 @@ def run_worker(*, kinds: list[str] | None = None, install_signals: bool = True) 
     return 0
 
 
+def parse_devices(text: str) -> list[str]:
+    """``TAILOR_DEVICES`` ("cuda:0,cuda:1") as a list; empty when unset."""
+    return [d.strip() for d in text.split(",") if d.strip()]
+
+
+def device_for(slot: int, devices: list[str]) -> str:
+    """The device of local worker ``slot``: worker i gets device i mod n."""
+    return devices[slot % len(devices)]
+
+
 class WorkerSupervisor:
     """Keeps ``count`` local worker processes running; restarts one that dies (with backoff)."""
 
-    def __init__(self, count: int, *, env: Mapping[str, str] | None = None, cwd: str | None = None) -> None:
+    def __init__(
+        self,
+        count: int,
+        *,
+        env: Mapping[str, str] | None = None,
+        cwd: str | None = None,
+        devices: list[str] | None = None,
+    ) -> None:
         self.count = count
         self.env = dict(env if env is not None else os.environ)
+        self.devices = devices or parse_devices(self.env.get("TAILOR_DEVICES", ""))
         self.cwd = cwd
         self.procs: list[subprocess.Popen[bytes] | None] = [None] * count
         self._started_at = [0.0] * count
@@ -82,6 +100,8 @@ class WorkerSupervisor:
 
     def _spawn(self, slot: int) -> None:
         env = {**self.env, PARENT_PID_ENV: str(os.getpid())}
+        if self.devices:  # one device per worker, round robin: each knows its GPU
+            env["TAILOR_DEVICE"] = device_for(slot, self.devices)
         # Own process group: a terminal's Ctrl-C reaches the supervisor only, which then stops the
         # workers with one SIGTERM (a second signal would make them drop their running job).
         proc = subprocess.Popen(

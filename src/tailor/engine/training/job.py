@@ -165,7 +165,14 @@ class TrainingJob:
         checkpoint when there is one."""
         import torch
 
-        from tailor.engine.pipeline import is_tiny, load_pipeline, model_source, resolve_device
+        from tailor.engine.pipeline import (
+            BaseModelUnavailable,
+            check_memory,
+            is_tiny,
+            load_pipeline,
+            model_source,
+            resolve_device,
+        )
         from tailor.engine.resolutions import size_for
         from tailor.engine.training.data import (
             CacheReport,
@@ -180,6 +187,18 @@ class TrainingJob:
         device = resolve_device(st)
         tiny = is_tiny(st)
         self._report(0, plan.total_steps, None, None, force=True)
+        if not tiny:
+            try:  # the whole run's peak, before anything is loaded: fail now rather than OOM later
+                check_memory(
+                    st,
+                    device,
+                    "training",
+                    rank=plan.rank,
+                    gradient_checkpointing=st.training_gradient_checkpointing,
+                    text_encoder_on_device=st.training_text_cache_bytes is not None,
+                )
+            except BaseModelUnavailable as e:
+                raise PermanentJobError(f"model {self.model_id}: {e}", code=507) from e
         # the trainer manages devices itself: never under accelerate's offload hooks
         pipe: Any = load_pipeline(st.model_copy(update={"cpu_offload": False}))
         blobs = self.ctx.blobs
