@@ -10,7 +10,7 @@ peak RSS of one does not hide the other's.
 ``--real-arch`` builds the real FIBO transformer configuration (8 dual + 38 single blocks, 3072
 wide) with random weights in bf16 on CUDA, adds a rank-128 LoRA, and trains at 1024x1024 (4096
 latent tokens) with gradient checkpointing: it prints s/step, peak GPU memory and the projected
-time of the default recipe (750 steps x 4 accumulated micro-batches). It needs an ~40 GB GPU.
+time of Bria's recipe (1501 steps x 4 accumulated micro-batches). It needs an ~40 GB GPU.
 """
 
 from __future__ import annotations
@@ -59,6 +59,7 @@ def run_one(mode: str, steps: int, images: int, models_dir: Path, cache_dir: Pat
 
     from tailor.engine.tiny import ensure_tiny_model
     from tailor.engine.training.data import (
+        CacheReport,
         Item,
         build_examples,
         encode_caption,
@@ -83,7 +84,8 @@ def run_one(mode: str, steps: int, images: int, models_dir: Path, cache_dir: Pat
         gradient_checkpointing=False,
     )
     t0 = time.perf_counter()
-    examples = build_examples(pipe, items, cache_dir, f"bench-{mode}", tiny=True)
+    report = CacheReport()
+    examples = build_examples(pipe, items, cache_dir, f"bench-{mode}", tiny=True, report=report)
     prep_s = time.perf_counter() - t0
 
     class ReferenceTrainer(Trainer):
@@ -111,7 +113,20 @@ def run_one(mode: str, steps: int, images: int, models_dir: Path, cache_dir: Pat
     for _ in range(steps - 1):
         trainer.train_step()
     step_s = (time.perf_counter() - t0) / max(1, steps - 1)
-    return {"mode": mode, "s_per_step": step_s, "prep_s": prep_s, "peak_rss_mb": _peak_rss_mb()}
+    return {
+        "mode": mode,
+        "s_per_step": step_s,
+        "prep_s": prep_s,
+        "peak_rss_mb": _peak_rss_mb(),
+        "cache_bytes_per_image": report.bytes_per_image,
+        "latents_bytes_per_image": report.latents_bytes / max(1, report.images),
+    }
+
+
+def fibo_cache_bytes(text_tokens: int = 1000) -> tuple[int, int]:
+    """(latents, text states) bytes per image at FIBO's scale: 48 x 64 x 64 float32 latents at
+    1024x1024, and SmolLM3-3B's 37 hidden states x tokens x 2048 in bf16."""
+    return 48 * 64 * 64 * 4, 37 * text_tokens * 2048 * 2
 
 
 class _Fresh:
@@ -149,6 +164,17 @@ def tiny_report(steps: int, images: int) -> None:
         print(f"{r['mode']:12} {r['s_per_step']:10.4f} {r['peak_rss_mb']:12.1f} {r['prep_s']:16.2f}")
     print(f"speed-up (reference s/step / ours): {ref['s_per_step'] / ours['s_per_step']:.2f}x")
     print(f"peak RSS ratio (reference / ours): {ref['peak_rss_mb'] / ours['peak_rss_mb']:.2f}x")
+    print(
+        f"cache bytes/image (tiny): {ours['cache_bytes_per_image'] / 1e3:.1f} kB "
+        f"(latents {ours['latents_bytes_per_image'] / 1e3:.1f} kB)"
+    )
+    lat, txt = fibo_cache_bytes()
+    print(
+        f"cache bytes/image (FIBO, 1024x1024, 1000-token caption): latents {lat / 1e6:.2f} MB, "
+        f"text states {txt / 1e6:.0f} MB (cached within TAILOR_TRAINING_TEXT_CACHE_BYTES, "
+        f"else recomputed); 200 images: {(lat * 200) / 1e9:.2f} GB latents "
+        f"+ up to {txt * 200 / 1e9:.0f} GB text"
+    )
 
 
 def real_arch(steps: int, tokens: int, rank: int) -> None:
@@ -196,7 +222,7 @@ def real_arch(steps: int, tokens: int, rank: int) -> None:
     print(f"FIBO transformer (random weights), bf16, 1024x1024, {tokens} text tokens, LoRA rank {rank}")
     print(f"trainable LoRA parameters: {trainable / 1e6:.1f} M")
     print(f"s/step (4 micro-batches): {step_s:.3f}   peak GPU memory: {peak:.1f} GiB")
-    print(f"projected default recipe (750 steps): {750 * step_s / 60:.1f} min of training")
+    print(f"projected recipe (1501 steps): {1501 * step_s / 60:.1f} min of training")
 
 
 def main() -> None:
