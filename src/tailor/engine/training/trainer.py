@@ -82,7 +82,7 @@ class TrainConfig:
             value = getattr(self, name)
             out[name] = list(value) if isinstance(value, tuple) else value
         out["target_modules"] = list(TARGET_MODULES)
-        return out
+        return out  # the number of processes is not part of it: the global batch is
 
     def checkpoint_steps(self) -> list[int]:
         from tailor.domain.models import checkpoint_steps
@@ -132,6 +132,12 @@ class Trainer:
         self.autocast = self.device.type == "cuda" and self.transformer.dtype == torch.bfloat16
         if config.deterministic:
             enable_determinism()
+        self.world, self.rank = _process_group()
+        if config.grad_accumulation % self.world:
+            raise ValueError(
+                f"grad_accumulation ({config.grad_accumulation}) must be a multiple of the number of "
+                f"data-parallel processes ({self.world}): each takes an equal share of the global batch"
+            )
         self.step = 0
         self.last_loss: float | None = None
         self._add_lora()
@@ -207,21 +213,45 @@ class Trainer:
         return torch.nn.functional.mse_loss(pred.float(), target.float())
 
     def train_step(self) -> float:
-        """One optimizer step (``grad_accumulation`` micro-batches); returns the mean loss."""
+        """One optimizer step (``grad_accumulation`` micro-batches); returns the mean loss.
+
+        Data parallel (a ``torch.distributed`` process group): process ``r`` of ``n`` takes the
+        micro-batches ``k`` with ``k % n == r`` and the gradients are summed across processes
+        before the step, so the step is that of one process with the same global batch."""
         cfg = self.config
-        total = 0.0
+        total = torch.zeros((), dtype=torch.float64)
         for k in range(cfg.grad_accumulation):
+            if k % self.world != self.rank:
+                continue
             loss = self._micro_batch(self.step * cfg.grad_accumulation + k)
             (loss / cfg.grad_accumulation).backward()
             total += float(loss.detach())
+        if self.world > 1:
+            total = self._all_reduce_gradients(total)
         if cfg.max_grad_norm:
             torch.nn.utils.clip_grad_norm_(self.params, cfg.max_grad_norm)
         self.optimizer.step()
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
         self.step += 1
-        self.last_loss = total / cfg.grad_accumulation
+        self.last_loss = float(total) / cfg.grad_accumulation
         return self.last_loss
+
+    def _all_reduce_gradients(self, loss_sum: torch.Tensor) -> torch.Tensor:
+        """Sum the LoRA gradients (one flat buffer) and the loss over the process group."""
+        import torch.distributed as dist
+
+        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self.params]
+        flat = torch.cat(
+            [g.reshape(-1).float() for g in grads] + [loss_sum.to(grads[0].device).float().reshape(1)]
+        )
+        dist.all_reduce(flat)
+        offset = 0
+        for p, g in zip(self.params, grads, strict=True):
+            n = g.numel()
+            p.grad = flat[offset : offset + n].view_as(g).to(p.dtype)
+            offset += n
+        return flat[offset].double().cpu()
 
     def run(
         self,
@@ -335,6 +365,15 @@ class Trainer:
             return out.images[0]
         finally:
             self.transformer.train()
+
+
+def _process_group() -> tuple[int, int]:
+    """(world size, rank) of the initialised ``torch.distributed`` group, or (1, 0)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_world_size(), dist.get_rank()
+    return 1, 0
 
 
 def enable_determinism() -> None:
