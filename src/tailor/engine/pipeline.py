@@ -130,14 +130,16 @@ def check_memory(settings: Settings, device: str, what: str, **plan_args: Any) -
     memory.ensure_fits(plan, available, device, limit=limit)
 
 
-def load_pipeline(settings: Settings) -> BriaFiboPipeline:
-    """Load ``BriaFiboPipeline`` per ``settings.base_model``, on the chosen device and dtype."""
+def load_pipeline(settings: Settings, *, plan: bool = True) -> BriaFiboPipeline:
+    """Load ``BriaFiboPipeline`` per ``settings.base_model``, on the chosen device and dtype;
+    ``plan``: first check that a warm generation pipeline fits the device (training checks its
+    own plan instead)."""
     from diffusers import BriaFiboPipeline
 
     source = model_source(settings)
     device = resolve_device(settings)
     dtype = resolve_dtype(device, settings.dtype)
-    if not is_tiny(settings):
+    if plan and not is_tiny(settings):
         check_memory(settings, device, "generation")
     try:
         pipe = BriaFiboPipeline.from_pretrained(source, dtype=dtype)

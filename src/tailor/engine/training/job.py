@@ -96,17 +96,19 @@ def _plan(ctx: JobContext, model_id: int) -> Plan | None:
 
 @contextmanager
 def _encoders_on(pipe: Any, device: str) -> Any:
-    """Bring the text encoder and VAE to ``device`` for a while (they wait on the CPU on CUDA)."""
+    """Bring the text encoder and VAE to ``device`` for a while, then back where they were (on
+    CUDA they wait on the CPU, unless the text encoder recomputes uncached text states)."""
     if not device.startswith("cuda"):
         yield
         return
+    before = {name: getattr(pipe, name).device for name in ("text_encoder", "vae")}
     pipe.text_encoder.to(device)
     pipe.vae.to(device)
     try:
         yield
     finally:
-        pipe.text_encoder.to("cpu")
-        pipe.vae.to("cpu")
+        for name, where in before.items():
+            getattr(pipe, name).to(where)
         import torch
 
         torch.cuda.empty_cache()
@@ -203,7 +205,7 @@ class TrainingJob:
             except BaseModelUnavailable as e:
                 raise PermanentJobError(f"model {self.model_id}: {e}", code=507) from e
         # the trainer manages devices itself: never under accelerate's offload hooks
-        pipe: Any = load_pipeline(st.model_copy(update={"cpu_offload": False}))
+        pipe: Any = load_pipeline(st.model_copy(update={"cpu_offload": False}), plan=False)
         blobs = self.ctx.blobs
 
         def fetch(key: str) -> Callable[[], bytes]:
