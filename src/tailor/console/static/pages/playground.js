@@ -47,7 +47,7 @@ export async function render(root, { params }) {
   const ratio = select("aspect_ratio", RATIOS, "1:1");
   ratio.id = "pg-ratio";
   const seed = h("input", { type: "number", id: "pg-seed", min: 0, step: 1, placeholder: "random" });
-  const steps = h("input", { type: "number", id: "pg-steps", min: 20, max: 50, step: 1, placeholder: "default (50)" });
+  const steps = h("input", { type: "number", id: "pg-steps", min: 20, max: 50, step: 1, placeholder: "default (50)", "aria-describedby": "pg-steps-hint" });
   const negative = h("input", { type: "text", id: "pg-negative", name: "negative_prompt", placeholder: "optional" });
   const modeText = h("span", { id: "pg-mode-text" });
   const clearMode = h("button", { type: "button", class: "secondary", id: "pg-clear" }, "Clear structured prompt and seed");
@@ -58,9 +58,13 @@ export async function render(root, { params }) {
   const spOnly = h("button", { type: "button", class: "secondary" }, "Structured prompt only");
   const grid = h("div", { class: "gallery", id: "gallery" });
 
+  const stepsHint = h("p", { class: "hint", id: "pg-steps-hint" });
   const syncInfluence = () => {
     influenceOut.textContent = Number(influence.value).toFixed(2);
     influence.disabled = !modelSel.value;
+    // the contract's ranges: 20-50 steps with a tailored model, 35-50 on the base model
+    steps.min = modelSel.value ? 20 : 35;
+    stepsHint.textContent = modelSel.value ? "20 to 50." : "35 to 50 on the base model.";
   };
   influence.addEventListener("input", syncInfluence);
   modelSel.addEventListener("change", syncInfluence);
@@ -147,7 +151,7 @@ export async function render(root, { params }) {
     h("div", {}, h("label", { for: "pg-influence" }, "Tailored model influence: ", influenceOut), influence,
       h("p", { class: "hint" }, "0 to 1.5 (tailored models only).")),
     h("div", { class: "pair" }, field("Aspect ratio", ratio), field("Seed", seed)),
-    field("Steps", steps, "20 to 50."),
+    h("div", {}, h("label", { for: "pg-steps" }, "Steps"), steps, stepsHint),
     field("Negative prompt", negative, "What to avoid."),
     mode, errors, status,
     h("div", { class: "row mt" }, go, spOnly));
