@@ -3,6 +3,7 @@ no dead ends, and every page works on a 390×844 phone and from the keyboard."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -138,7 +139,7 @@ def test_completion_says_what_is_missing_and_clone_is_one_click(  # type: ignore
 
 
 def test_the_playground_shows_its_mode_and_recreates_exactly(  # type: ignore[no-untyped-def]
-    page, token: str, shot
+    page, token: str, live_server: str, shot
 ) -> None:
     _sign_in(page, token, "#/playground")
     mode = page.locator("#pg-mode-text")
@@ -156,6 +157,15 @@ def test_the_playground_shows_its_mode_and_recreates_exactly(  # type: ignore[no
     expect(card).to_contain_text("3:4")
     expect(card).to_contain_text("36 steps")
     first_src = card.locator("img").get_attribute("src")
+    card.locator("details.as-code summary").click()
+    curl = card.locator("pre.curl").inner_text()
+    assert '"aspect_ratio":"3:4"' in curl and '"steps_num":36' in curl and "/v2/image/generate " in curl
+    assert 'aspect_ratio="3:4"' in card.locator("pre.python").inner_text()
+    # and the copied request makes the same image
+    body = json.loads(re.search(r"-d '(.*)'", curl, re.S).group(1))  # type: ignore[union-attr]
+    r = httpx.post(f"{live_server}/v2/image/generate", json=body, headers={"api_token": token}, timeout=120)
+    assert r.status_code == 200, r.text
+    assert httpx.get(r.json()["result"]["image_url"]).content == httpx.get(first_src).content
 
     # Recreate uses the card's parameters, not what the form says now
     page.get_by_label("Aspect ratio").select_option("1:1")

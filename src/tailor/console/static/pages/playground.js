@@ -30,6 +30,30 @@ function describeItem(item) {
   return parts.filter(Boolean).join(" · ");
 }
 
+/** The request that makes ``item`` again, as a v2 body (structured prompt + seed + parameters). */
+function recreateBody(item) {
+  const body = { structured_prompt: item.structured_prompt, seed: item.seed, aspect_ratio: item.aspect_ratio || "1:1", sync: true };
+  if (item.steps_num) body.steps_num = item.steps_num;
+  if (item.negative_prompt) body.negative_prompt = item.negative_prompt;
+  if (item.guidance_scale !== null && item.guidance_scale !== undefined) body.guidance_scale = item.guidance_scale;
+  if (item.model) { body.tailored_model_id = String(item.model); body.tailored_model_influence = item.influence ?? 1; }
+  return body;
+}
+
+function asCode(item) {
+  const body = recreateBody(item);
+  const path = body.tailored_model_id ? "/v2/image/generate/tailored" : "/v2/image/generate";
+  const json = JSON.stringify(body);
+  const curl = `curl -s -X POST ${location.origin}${path} \\\n  -H "api_token: $TAILOR_TOKEN" -H "Content-Type: application/json" \\\n  -d '${json.replace(/'/g, "'\\''")}'`;
+  const args = [`structured_prompt=${JSON.stringify(body.structured_prompt)}`, `seed=${body.seed}`, `aspect_ratio="${body.aspect_ratio}"`];
+  if (body.tailored_model_id) args.push(`model_id=${body.tailored_model_id}`, `influence=${body.tailored_model_influence}`);
+  if (body.steps_num) args.push(`steps_num=${body.steps_num}`);
+  if (body.guidance_scale !== undefined) args.push(`guidance_scale=${body.guidance_scale}`);
+  if (body.negative_prompt) args.push(`negative_prompt=${JSON.stringify(body.negative_prompt)}`);
+  const python = `from tailor.client import Tailor\n\nwith Tailor("${location.origin}", TOKEN) as t:\n    result = t.generate(\n        ${args.join(",\n        ")},\n    )\n    t.save(result.image_url, "image.png")`;
+  return { curl, python };
+}
+
 function loadGallery() {
   try { return JSON.parse(sessionStorage.getItem(STORE) || "[]"); } catch { return []; }
 }
@@ -140,7 +164,8 @@ export async function render(root, { params }) {
         h("div", {}, item.prompt || "(from a structured prompt)"),
         h("div", { class: "muted" }, describeItem(item)),
         h("div", { class: "row mt" }, recreate, refine, h("a", { href: item.image_url, download: "", class: "button secondary" }, "Download")),
-        item.structured_prompt ? h("details", {}, h("summary", {}, "Structured prompt"), h("pre", {}, pretty(item.structured_prompt))) : null));
+        item.structured_prompt ? h("details", {}, h("summary", {}, "Structured prompt"), h("pre", {}, pretty(item.structured_prompt))) : null,
+        item.structured_prompt ? (() => { const code = asCode(item); return h("details", { class: "as-code" }, h("summary", {}, "As curl / Python"), h("pre", { class: "curl" }, code.curl), h("pre", { class: "python" }, code.python)); })() : null));
   }
 
   const form = h("form", { class: "panel", "aria-labelledby": "pg-form-title" },
