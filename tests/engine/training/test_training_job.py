@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -147,6 +148,9 @@ async def test_active_version_and_checkpoint_deletion(
         key4 = serving_adapter(s, s.get(TailoredModel, mid)).key
     assert "/checkpoints/000004/" in key4
     dl4 = (await client.get(f"{BASE}/models/{mid}/download", headers=auth)).json()["download_url"]
+    saved = await client.get(dl4.removeprefix("http://tailor.test"))
+    # saved under the model's name and version, not the blob's "000004.zip"
+    assert re.search(r'filename="[A-Za-z0-9._-]+-step4\.zip"', saved.headers["content-disposition"])
     zf = zipfile.ZipFile(io.BytesIO(await fetch(client, dl4)))
     assert zf.read("diffusers/pytorch_lora_weights.safetensors") == runtime.blobs.get(key4)
     assert "Checkpoint (step): 4" in zf.read("README.md").decode()

@@ -1,12 +1,13 @@
 """``/docs``: the interactive API documentation (Swagger UI), with every asset served by Tailor.
 
 FastAPI's default page loads Swagger UI from a CDN and is blank offline; the same page here loads
-the copy that the ``swagger-ui-bundle`` package ships (Apache-2.0), so the docs work on a host
-without internet access.
+the Swagger UI 5 files that the ``fastapi-offline`` package ships (MIT; only its files are used,
+found without importing it), so the docs work on a host without internet access.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from functools import lru_cache
 from pathlib import Path
 
@@ -21,17 +22,16 @@ router = APIRouter(include_in_schema=False)
 ASSETS = {
     "swagger-ui-bundle.js": "text/javascript",
     "swagger-ui.css": "text/css",
-    "favicon-32x32.png": "image/png",
+    "favicon.png": "image/png",
 }
 
 
 @lru_cache(maxsize=1)
 def _assets_dir() -> Path | None:
-    try:
-        import swagger_ui_bundle  # type: ignore[import-untyped]
-    except ImportError:  # pragma: no cover - installed with Tailor
+    spec = importlib.util.find_spec("fastapi_offline")
+    if spec is None or not spec.submodule_search_locations:  # pragma: no cover - installed with Tailor
         return None
-    return Path(swagger_ui_bundle.swagger_ui_path)
+    return Path(next(iter(spec.submodule_search_locations))) / "static"
 
 
 @router.get("/docs")
@@ -41,7 +41,7 @@ def docs() -> HTMLResponse:
         title="Tailor API",
         swagger_js_url="/docs/assets/swagger-ui-bundle.js",
         swagger_css_url="/docs/assets/swagger-ui.css",
-        swagger_favicon_url="/docs/assets/favicon-32x32.png",
+        swagger_favicon_url="/docs/assets/favicon.png",
     )
 
 

@@ -106,3 +106,18 @@ export function duration(seconds) {
   const m = Math.floor(s / 60), r = s % 60;
   return m ? `${m}m ${String(r).padStart(2, "0")}s` : `${r}s`;
 }
+
+/** A button that asks for a new name and saves it with ``save(name)``, then calls ``done``. */
+export function renameButton(what, current, save, done) {
+  const b = h("button", { type: "button", class: "secondary" }, `Rename ${what}`);
+  b.addEventListener("click", () => {
+    const name = prompt(`New name for the ${what}:`, current || "");
+    if (name === null || !name.trim() || name.trim() === current) return;
+    busy(b, async () => {
+      await save(name.trim());
+      flash("success", `Renamed to "${name.trim()}".`);
+      if (done) await done();
+    });
+  });
+  return b;
+}

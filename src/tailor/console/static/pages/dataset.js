@@ -1,6 +1,6 @@
 // One dataset: status and actions, upload, image grid, caption editor, visual schema.
 import { api, list, V1 } from "../api.js";
-import { badge, busy, errorBox, flash, h, label, page, pretty } from "../ui.js";
+import { badge, busy, errorBox, flash, h, label, page, pretty, renameButton } from "../ui.js";
 import { schemaEditor } from "./schema.js";
 import { uploader } from "./upload.js";
 
@@ -180,8 +180,9 @@ export async function render(root, { id }) {
             h("dt", {}, "Status"), h("dd", {}, badge(dataset.status)),
             h("dt", {}, "Captions"), h("dd", {}, badge(pending ? "in_progress" : dataset.captions_update_status || "empty")),
             h("dt", {}, "Images"), h("dd", {}, String(dataset.images_count ?? images.length)),
-            h("dt", {}, "Upload type"), h("dd", {}, dataset.upload_type || "basic")),
-          h("span", { class: "spacer" }), complete, force, clone, recaption, recaptionAuto, del),
+            h("dt", {}, "Upload type"), h("dd", {}, label(dataset.upload_type || "basic"))),
+          h("span", { class: "spacer" }), complete, force, clone,
+          renameButton("dataset", dataset.name, (name) => api("PUT", `${V1}/datasets/${id}`, { json: { name } }), () => draw()), recaption, recaptionAuto, del),
         draft ? h("p", { class: "hint" }, "Training needs a completed dataset: at least 5 images, a visual schema and every image captioned. Completing freezes uploads, captions and the schema; clone it to change it later.")
           : h("p", { class: "hint" }, "Completed: frozen and ready for training. To change it, clone it into a new draft.")),
       draft ? readinessPanel(report) : null,

@@ -2,7 +2,7 @@
 // checkpoints, download.
 import { api, V1 } from "../api.js";
 import { lossChart } from "../chart.js";
-import { badge, busy, duration, errorBox, field, flash, h, label, page, select, when } from "../ui.js";
+import { badge, busy, duration, errorBox, field, flash, h, label, page, renameButton, select, when } from "../ui.js";
 
 // The contract's ranges for expert training.
 const EXPERT = [
@@ -188,7 +188,7 @@ export async function render(root, { id }) {
             ...Object.entries(params).flatMap(([k, v]) => [h("dt", {}, label(k)), h("dd", {}, v === null ? "—" : String(v))])),
           h("span", { class: "spacer" }),
           model.status === "Completed" ? h("a", { class: "button", href: `#/playground?model=${id}` }, "Open in playground") : null,
-          download, del),
+          download, renameButton("model", model.name, (name) => api("PUT", `${V1}/models/${id}`, { json: { name } }), () => draw()), del),
         model.error ? errorBox(`Training failed: ${model.error}`) : null,
         model.status === "Stopped" ? h("p", { class: "hint", id: "stopped-note" }, "Training was stopped before it finished, so this model cannot be served or downloaded and its checkpoints cannot be chosen (a stopped run cannot be resumed). Create a new model on the same dataset to train again.") : null,
         dlOut),

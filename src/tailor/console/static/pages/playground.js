@@ -31,6 +31,30 @@ function describeItem(item) {
   return parts.filter(Boolean).join(" · ");
 }
 
+/** The request that makes ``item`` again, as a v2 body (structured prompt + seed + parameters). */
+function recreateBody(item) {
+  const body = { structured_prompt: item.structured_prompt, seed: item.seed, aspect_ratio: item.aspect_ratio || "1:1", sync: true };
+  if (item.steps_num) body.steps_num = item.steps_num;
+  if (item.negative_prompt) body.negative_prompt = item.negative_prompt;
+  if (item.guidance_scale !== null && item.guidance_scale !== undefined) body.guidance_scale = item.guidance_scale;
+  if (item.model) { body.tailored_model_id = String(item.model); body.tailored_model_influence = item.influence ?? 1; }
+  return body;
+}
+
+function asCode(item) {
+  const body = recreateBody(item);
+  const path = body.tailored_model_id ? "/v2/image/generate/tailored" : "/v2/image/generate";
+  const json = JSON.stringify(body);
+  const curl = `curl -s -X POST ${location.origin}${path} \\\n  -H "api_token: $TAILOR_TOKEN" -H "Content-Type: application/json" \\\n  -d '${json.replace(/'/g, "'\\''")}'`;
+  const args = [`structured_prompt=${JSON.stringify(body.structured_prompt)}`, `seed=${body.seed}`, `aspect_ratio="${body.aspect_ratio}"`];
+  if (body.tailored_model_id) args.push(`model_id=${body.tailored_model_id}`, `influence=${body.tailored_model_influence}`);
+  if (body.steps_num) args.push(`steps_num=${body.steps_num}`);
+  if (body.guidance_scale !== undefined) args.push(`guidance_scale=${body.guidance_scale}`);
+  if (body.negative_prompt) args.push(`negative_prompt=${JSON.stringify(body.negative_prompt)}`);
+  const python = `from tailor.client import Tailor\n\nwith Tailor("${location.origin}", TOKEN) as t:\n    result = t.generate(\n        ${args.join(",\n        ")},\n    )\n    t.save(result.image_url, "image.png")`;
+  return { curl, python };
+}
+
 function loadGallery() {
   try { return JSON.parse(sessionStorage.getItem(STORE) || "[]"); } catch { return []; }
 }
@@ -48,7 +72,7 @@ export async function render(root, { params }) {
   const ratio = select("aspect_ratio", RATIOS, "1:1");
   ratio.id = "pg-ratio";
   const seed = h("input", { type: "number", id: "pg-seed", min: 0, step: 1, placeholder: "random" });
-  const steps = h("input", { type: "number", id: "pg-steps", min: 20, max: 50, step: 1, placeholder: "default (50)" });
+  const steps = h("input", { type: "number", id: "pg-steps", min: 20, max: 50, step: 1, placeholder: "default (50)", "aria-describedby": "pg-steps-hint" });
   const negative = h("input", { type: "text", id: "pg-negative", name: "negative_prompt", placeholder: "optional" });
   const modeText = h("span", { id: "pg-mode-text" });
   const clearMode = h("button", { type: "button", class: "secondary", id: "pg-clear" }, "Clear structured prompt and seed");
@@ -59,9 +83,13 @@ export async function render(root, { params }) {
   const spOnly = h("button", { type: "button", class: "secondary" }, "Structured prompt only");
   const grid = h("div", { class: "gallery", id: "gallery" });
 
+  const stepsHint = h("p", { class: "hint", id: "pg-steps-hint" });
   const syncInfluence = () => {
     influenceOut.textContent = Number(influence.value).toFixed(2);
     influence.disabled = !modelSel.value;
+    // the contract's ranges: 20-50 steps with a tailored model, 35-50 on the base model
+    steps.min = modelSel.value ? 20 : 35;
+    stepsHint.textContent = modelSel.value ? "20 to 50." : "35 to 50 on the base model.";
   };
   influence.addEventListener("input", syncInfluence);
   modelSel.addEventListener("change", syncInfluence);
@@ -186,7 +214,8 @@ export async function render(root, { params }) {
         h("div", { class: "muted" }, describeItem(item)),
         h("div", { class: "row mt" }, recreate, refine, animateBtn, stopSlot, h("a", { href: item.image_url, download: "", class: "button secondary" }, "Download")),
         note, animErrors,
-        item.structured_prompt ? h("details", {}, h("summary", {}, "Structured prompt"), h("pre", {}, pretty(item.structured_prompt))) : null));
+        item.structured_prompt ? h("details", {}, h("summary", {}, "Structured prompt"), h("pre", {}, pretty(item.structured_prompt))) : null,
+        item.structured_prompt ? (() => { const code = asCode(item); return h("details", { class: "as-code" }, h("summary", {}, "As curl / Python"), h("pre", { class: "curl" }, code.curl), h("pre", { class: "python" }, code.python)); })() : null));
   }
 
   const form = h("form", { class: "panel", "aria-labelledby": "pg-form-title" },
@@ -197,7 +226,7 @@ export async function render(root, { params }) {
     h("div", {}, h("label", { for: "pg-influence" }, "Tailored model influence: ", influenceOut), influence,
       h("p", { class: "hint" }, "0 to 1.5 (tailored models only).")),
     h("div", { class: "pair" }, field("Aspect ratio", ratio), field("Seed", seed)),
-    field("Steps", steps, "20 to 50."),
+    h("div", {}, h("label", { for: "pg-steps" }, "Steps"), steps, stepsHint),
     field("Negative prompt", negative, "What to avoid."),
     mode, errors, status,
     h("div", { class: "row mt" }, go, spOnly));

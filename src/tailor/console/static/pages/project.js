@@ -1,6 +1,6 @@
 // One project: its datasets and models, with forms to create both.
 import { api, list, V1 } from "../api.js";
-import { badge, busy, field, flash, formValues, h, page, select, when } from "../ui.js";
+import { badge, busy, field, flash, formValues, h, label, page, renameButton, select, when } from "../ui.js";
 
 export async function render(root, { id }) {
   const [project, datasetsRaw, modelsRaw] = await Promise.all([
@@ -15,7 +15,7 @@ export async function render(root, { id }) {
     ? h("table", {}, h("thead", {}, h("tr", {}, ["Dataset", "Status", "Images", "Upload"].map((t) => h("th", { scope: "col" }, t)))),
       h("tbody", {}, datasets.map((d) => h("tr", {},
         h("td", {}, h("a", { href: `#/datasets/${d.id}` }, d.name || `Dataset ${d.id}`)),
-        h("td", {}, badge(d.status)), h("td", {}, d.images_count ?? "—"), h("td", {}, d.upload_type || "")))))
+        h("td", {}, badge(d.status)), h("td", {}, d.images_count ?? "—"), h("td", {}, label(d.upload_type))))))
     : h("p", { class: "empty" }, "No datasets yet.");
 
   const dsErrors = h("div");
@@ -38,7 +38,8 @@ export async function render(root, { id }) {
     ? h("table", {}, h("thead", {}, h("tr", {}, ["Model", "Status", "Mode", "Dataset"].map((t) => h("th", { scope: "col" }, t)))),
       h("tbody", {}, models.map((m) => h("tr", {},
         h("td", {}, h("a", { href: `#/models/${m.id}` }, m.name || `Model ${m.id}`)),
-        h("td", {}, badge(m.status)), h("td", {}, m.training_mode || ""), h("td", {}, m.dataset_id)))))
+        h("td", {}, badge(m.status)), h("td", {}, label(m.training_mode)),
+        h("td", {}, (datasets.find((d) => d.id === m.dataset_id) || {}).name || `Dataset ${m.dataset_id}`)))))
     : h("p", { class: "empty" }, "No models yet.");
 
   const completed = datasets.filter((d) => d.status === "completed");
@@ -74,14 +75,16 @@ export async function render(root, { id }) {
   });
 
   const info = h("dl", { class: "kv" },
-    h("dt", {}, "IP type"), h("dd", {}, project.ip_type || "—"),
-    h("dt", {}, "Medium"), h("dd", {}, project.ip_medium || "—"),
+    h("dt", {}, "IP type"), h("dd", {}, label(project.ip_type)),
+    h("dt", {}, "Medium"), h("dd", {}, label(project.ip_medium)),
     h("dt", {}, "IP name"), h("dd", {}, project.ip_name || "—"),
     h("dt", {}, "Description"), h("dd", {}, project.project_description || "—"),
     h("dt", {}, "Created"), h("dd", {}, when(project.created_at)));
 
   root.append(...page(project.project_name || `Project ${id}`, [["Projects", "#/projects"]],
-    h("section", { class: "panel row" }, info, h("span", { class: "spacer" }), del),
+    h("section", { class: "panel row" }, info, h("span", { class: "spacer" }),
+      renameButton("project", project.project_name, (name) => api("PUT", `${V1}/projects/${id}`, { json: { project_name: name } }), () => window.dispatchEvent(new HashChangeEvent("hashchange"))),
+      del),
     h("div", { class: "grid2" },
       h("section", { class: "panel", "aria-labelledby": "ds-title" }, h("h2", { id: "ds-title" }, "Datasets"), dsTable, h("hr"), dsForm),
       h("section", { class: "panel", "aria-labelledby": "m-title" }, h("h2", { id: "m-title" }, "Models"), mTable, h("hr"), mForm))));
