@@ -242,9 +242,19 @@ def model_card(
     ip_medium: str | None,
     visual_schema: str | None,
     rank: int | None,
+    base_model_name: str = BASE_MODEL_NAME,
+    base_model_card: str = BASE_MODEL_CARD,
+    licence: str | None = None,
+    pipeline_class: str = "BriaFiboPipeline",
 ) -> str:
-    """A markdown model card: what was trained, on what, how, and under which licence."""
+    """A markdown model card: what was trained, on what, how, and under which licence (FIBO's
+    unless the family's ``licence`` notice is given)."""
     params = parameters or {}
+    licence_line = licence or (
+        f"the FIBO weights are licensed {BASE_MODEL_LICENSE} "
+        "(https://creativecommons.org/licenses/by-nc/4.0/); this adapter is a derivative and is "
+        "distributed under the same terms."
+    )
     lines = [
         f"# {name}",
         "",
@@ -252,10 +262,8 @@ def model_card(
         "",
         "## Base model",
         "",
-        f"- Base model: {BASE_MODEL_NAME} ({BASE_MODEL_CARD}); weights used for training: `{base_model}`",
-        f"- Licence: the FIBO weights are licensed {BASE_MODEL_LICENSE} "
-        "(https://creativecommons.org/licenses/by-nc/4.0/); this adapter is a derivative and is "
-        "distributed under the same terms.",
+        f"- Base model: {base_model_name} ({base_model_card}); weights used for training: `{base_model}`",
+        f"- Licence: {licence_line}",
         "",
         "## Training",
         "",
@@ -272,7 +280,7 @@ def model_card(
         "## Files",
         "",
         "- `diffusers/pytorch_lora_weights.safetensors`: diffusers LoRA format; load with "
-        "`BriaFiboPipeline.load_lora_weights(path)`.",
+        f"`{pipeline_class}.load_lora_weights(path)`.",
         "- `comfyui/lora.safetensors`: ComfyUI's generic LoRA layout "
         "(`diffusion_model.<module>.lora_A.weight` / `.lora_B.weight` / `.alpha`).",
         "",

@@ -25,6 +25,12 @@ class ModelCreate(BaseModel):
         description="fully_automated: Tailor picks the recipe; expert: you set the parameters.",
     )
     description: str | None = Field(None, description="Description of the model.")
+    training_version: str | None = Field(
+        None,
+        max_length=32,
+        description="Tailor's extension of Bria's values: the base-model family to train on, 'fibo' "
+        "(default) or 'fibo-2'. A project holds models of one family.",
+    )
 
 
 class ModelUpdate(UpdateBody):
@@ -69,6 +75,7 @@ def render_model(
         "status": model.status,
         "training_mode": model.training_mode,
         "training_version": model.training_version,
+        "base_weights": model.base_weights,
         "project_id": model.project_id,
         "dataset_id": model.dataset_id,
         "active_model_version": render_version(model.active_model_version),

@@ -21,9 +21,10 @@ from typing import Any
 import torch
 from PIL import Image, ImageOps
 
-from tailor.engine.resolutions import FIBO_SIZES, TINY_SIZES
+from tailor.engine.families import Family
+from tailor.engine.families.fibo import FIBO
 
-MAX_SEQUENCE_LENGTH = 3000  # FIBO's text length limit, as in its pipeline and fine-tuning script
+MAX_SEQUENCE_LENGTH = FIBO.max_sequence_length
 
 
 @dataclass(frozen=True)
@@ -57,9 +58,9 @@ class Example:
         return lat, txt
 
 
-def bucket_for(width: int, height: int, tiny: bool) -> tuple[int, int]:
-    """FIBO's resolution whose aspect ratio is closest to the image's (tiny sizes for tiny)."""
-    table = TINY_SIZES if tiny else FIBO_SIZES
+def bucket_for(width: int, height: int, tiny: bool, family: Family = FIBO) -> tuple[int, int]:
+    """The family's resolution whose aspect ratio is closest to the image's (tiny sizes for tiny)."""
+    table = family.tiny_sizes if tiny else family.sizes
     ratio = math.log(width / height)
     return min(table.values(), key=lambda wh: abs(math.log(wh[0] / wh[1]) - ratio))
 
@@ -106,46 +107,39 @@ def _save_atomic(tensors: dict[str, torch.Tensor], path: Path) -> None:
 
 
 @torch.no_grad()
-def encode_image(pipe: Any, pixels: torch.Tensor) -> torch.Tensor:
+def encode_image(pipe: Any, pixels: torch.Tensor, family: Family = FIBO) -> torch.Tensor:
     """Normalised VAE latents [C, h, w] of one image (the space the transformer denoises)."""
-    vae = pipe.vae
-    x = pixels[None, :, None].to(device=vae.device, dtype=vae.dtype)
-    lat = vae.encode(x).latent_dist.mean[:, :, 0].float()
-    mean = torch.tensor(vae.config.latents_mean, device=lat.device).view(1, -1, 1, 1)
-    std = torch.tensor(vae.config.latents_std, device=lat.device).view(1, -1, 1, 1)
-    return ((lat - mean) / std)[0]
+    return family.encode_image(pipe, pixels)
 
 
 @torch.no_grad()
-def encode_caption(pipe: Any, caption: str) -> torch.Tensor:
-    """All hidden states of the text encoder for one caption: [layers, tokens, hidden]."""
-    device = pipe.text_encoder.device
-    _, hidden, _ = pipe.get_prompt_embeds(
-        prompt=[caption], max_sequence_length=MAX_SEQUENCE_LENGTH, device=device
-    )
-    return torch.stack([h[0] for h in hidden])
+def encode_caption(pipe: Any, caption: str, family: Family = FIBO) -> torch.Tensor:
+    """The text-encoder states of one caption, serialised as the family's inference does."""
+    return family.encode_caption(pipe, caption)
 
 
 def build_examples(
-    pipe: Any, items: Sequence[Item], cache_dir: Path, model_id: str, *, tiny: bool
+    pipe: Any, items: Sequence[Item], cache_dir: Path, model_id: str, *, tiny: bool, family: Family = FIBO
 ) -> list[Example]:
     """Encode what the cache lacks (VAE and text encoder run here only) and list the examples."""
     dtype = str(pipe.transformer.dtype)
+    if family is not FIBO:  # FIBO's cache keys are kept as they were
+        model_id = f"{family.name}:{model_id}"
     out: list[Example] = []
     for item in items:
         img = load_rgb(item.image)
-        size = bucket_for(img.width, img.height, tiny)
+        size = bucket_for(img.width, img.height, tiny, family)
         lat_path = (
             cache_dir / "latents" / (_key(model_id, dtype, item.image_hash(), f"{size}") + ".safetensors")
         )
         txt_path = (
             cache_dir
             / "text"
-            / (_key(model_id, dtype, str(MAX_SEQUENCE_LENGTH), item.caption) + ".safetensors")
+            / (_key(model_id, dtype, str(family.max_sequence_length), item.caption) + ".safetensors")
         )
         if not lat_path.exists():
-            _save_atomic({"latents": encode_image(pipe, to_bucket(img, size))}, lat_path)
+            _save_atomic({"latents": encode_image(pipe, to_bucket(img, size), family)}, lat_path)
         if not txt_path.exists():
-            _save_atomic({"hidden_states": encode_caption(pipe, item.caption)}, txt_path)
+            _save_atomic({"hidden_states": encode_caption(pipe, item.caption, family)}, txt_path)
         out.append(Example(lat_path, txt_path, item.caption, size[0], size[1]))
     return out

@@ -52,6 +52,7 @@ class Plan:
     lr_scheduler: str
     warmup_steps: int
     captions: list[tuple[str, str, str]]  # (blob key, sha256, caption)
+    family: str = "fibo"  # the model's training_version: the base-model family it trains on
 
 
 def _plan(ctx: JobContext, model_id: int) -> Plan | None:
@@ -69,6 +70,7 @@ def _plan(ctx: JobContext, model_id: int) -> Plan | None:
         images = model_store.dataset_images(s, model.dataset_id)
         captions = [(i.blob_key, i.sha256, i.caption) for i in images if i.caption]
         blob_prefix = model.blob_prefix
+        family = model.training_version or "fibo"
     if not captions:
         raise PermanentJobError("the dataset has no captioned images", code=412)
     st = ctx.settings
@@ -83,6 +85,7 @@ def _plan(ctx: JobContext, model_id: int) -> Plan | None:
         lr_scheduler=params.lr_scheduler,
         warmup_steps=params.warmup_steps,
         captions=captions,
+        family=family,
     )
 
 
@@ -160,26 +163,31 @@ class TrainingJob:
         checkpoint when there is one."""
         import torch
 
+        from tailor.engine.families import get_family
         from tailor.engine.pipeline import is_tiny, load_pipeline, model_source, resolve_device
-        from tailor.engine.resolutions import size_for
         from tailor.engine.training.data import Item, build_examples
         from tailor.engine.training.trainer import TrainConfig, Trainer
 
         st = self.ctx.settings
         device = resolve_device(st)
-        tiny = is_tiny(st)
+        family = get_family(plan.family)
+        tiny = is_tiny(st, family)
         self._report(0, plan.total_steps, None, None, force=True)
         # the trainer manages devices itself: never under accelerate's offload hooks
-        pipe: Any = load_pipeline(st.model_copy(update={"cpu_offload": False}))
+        pipe: Any = load_pipeline(st.model_copy(update={"cpu_offload": False}), family)
+        self.base_weights = model_source(st, family)
         items = [Item(self.ctx.blobs.get(key), cap, sha) for key, sha, cap in plan.captions]
-        examples = build_examples(pipe, items, st.home / "cache" / "training", model_source(st), tiny=tiny)
+        examples = build_examples(
+            pipe, items, st.home / "cache" / "training", self.base_weights, tiny=tiny, family=family
+        )
         del items
         if device.startswith("cuda"):
             pipe.text_encoder.to("cpu")
             pipe.vae.to("cpu")
             torch.cuda.empty_cache()
         self.sample_caption = plan.captions[0][2]
-        self.sample_size = size_for("1:1", tiny)
+        self.sample_size = family.size_for("1:1", tiny)
+        self.family = family
         self.serve_dtype = torch.bfloat16 if device.startswith("cuda") else None
         self.device = device
         config = TrainConfig(
@@ -193,7 +201,7 @@ class TrainingJob:
             seed=st.training_seed,
             gradient_checkpointing=st.training_gradient_checkpointing,
         )
-        trainer = Trainer(pipe, examples, config, device=device)
+        trainer = Trainer(pipe, examples, config, device=device, family=family)
         self._resume(trainer)
         self.blob_prefix = plan.blob_prefix
         return trainer
@@ -362,7 +370,11 @@ class TrainingJob:
         card = rules.model_card(
             name=model.name,
             description=model.description,
-            base_model=self.ctx.settings.base_model,
+            base_model=self.base_weights,
+            base_model_name=self.family.card_name,
+            base_model_card=f"https://huggingface.co/{self.family.hub_id}",
+            licence=self.family.card_licence,
+            pipeline_class=self.family.pipeline_class,
             parameters=model.training_parameters,
             images_count=images,
             step=step,
@@ -375,7 +387,8 @@ class TrainingJob:
         model.adapter_key = final_key
         model.adapter_sha256 = sha256
         model.active_model_version = step
-        model.training_version = "fibo"
+        model.training_version = self.family.name
+        model.base_weights = self.base_weights
         model.training_progress = {
             "step": step,
             "total_steps": step,

@@ -1,10 +1,10 @@
-"""Flow-matching LoRA training of the FIBO transformer.
+"""Flow-matching LoRA training of a base-model family's transformer (FIBO, FIBO 2).
 
 One optimizer step = ``grad_accumulation`` micro-batches of one cached example each. For a
 micro-batch: x0 = the image's latents, noise ~ N(0, I), sigma from FIBO's shifted logit-normal,
-x_t = sigma * noise + (1 - sigma) * x0, and the transformer (timestep = 1000 * sigma, conditioned on
-the caption's cached text-encoder states) is trained to predict the velocity noise - x0 (MSE).
-LoRA adapters (peft) sit on the attention and feed-forward projections; only they train, in
+x_t = sigma * noise + (1 - sigma) * x0, and the transformer (conditioned on the caption's cached
+text-encoder states, called as its family says: ``Family.flow_pair``) is trained to predict the
+velocity noise - x0 (MSE). LoRA adapters (peft) sit on the family's ``lora_targets``; only they train, in
 float32, with AdamW, gradient clipping and one of diffusers' learning-rate schedules.
 
 Every random draw comes from (seed, micro-batch index): data order, noise, sigma. With the
@@ -23,6 +23,8 @@ from typing import Any
 
 import torch
 
+from tailor.engine.families import Family
+from tailor.engine.families.fibo import FIBO
 from tailor.engine.training.data import Example
 from tailor.engine.training.schedule import (
     data_order,
@@ -31,23 +33,8 @@ from tailor.engine.training.schedule import (
     step_generator,
 )
 
-# LoRA targets: every attention projection (image and text streams) and every feed-forward layer.
-TARGET_MODULES = [
-    "attn.to_q",
-    "attn.to_k",
-    "attn.to_v",
-    "attn.to_out.0",
-    "attn.add_q_proj",
-    "attn.add_k_proj",
-    "attn.add_v_proj",
-    "attn.to_add_out",
-    "ff.net.0.proj",
-    "ff.net.2",
-    "ff_context.net.0.proj",
-    "ff_context.net.2",
-    "proj_mlp",
-    "proj_out",
-]
+# FIBO's LoRA targets (each family declares its own: ``Family.lora_targets``).
+TARGET_MODULES = list(FIBO.lora_targets)
 
 
 @dataclass(frozen=True)
@@ -72,27 +59,6 @@ class TrainConfig:
         return checkpoint_steps(self.total_steps, self.checkpoint_interval)
 
 
-def _pack(latents: torch.Tensor) -> torch.Tensor:
-    """[B, C, h, w] -> [B, h*w, C] (FIBO's transformer runs without patching)."""
-    b, c, h, w = latents.shape
-    return latents.permute(0, 2, 3, 1).reshape(b, h * w, c)
-
-
-def _image_ids(h: int, w: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
-    ids = torch.zeros(h, w, 3)
-    ids[..., 1] += torch.arange(h)[:, None]
-    ids[..., 2] += torch.arange(w)[None, :]
-    return ids.reshape(h * w, 3).to(device=device, dtype=dtype)
-
-
-def _block_layers(layers: torch.Tensor, n_blocks: int) -> list[torch.Tensor]:
-    """One text-encoder layer per transformer block, chosen as the FIBO pipeline does."""
-    seq = [layers[i][None] for i in range(layers.shape[0])]
-    if len(seq) >= n_blocks:
-        return seq[len(seq) - n_blocks :]
-    return seq + [seq[-1]] * (n_blocks - len(seq))
-
-
 class Trainer:
     """Trains a LoRA adapter on ``pipe.transformer`` from cached examples."""
 
@@ -103,10 +69,12 @@ class Trainer:
         config: TrainConfig,
         *,
         device: str | torch.device | None = None,
+        family: Family = FIBO,
     ) -> None:
         if not examples:
             raise ValueError("training needs at least one example")
         self.pipe = pipe
+        self.family = family
         self.examples = list(examples)
         self.config = config
         self.transformer = pipe.transformer
@@ -126,8 +94,6 @@ class Trainer:
         self.scheduler = make_lr_scheduler(
             self.optimizer, config.lr_scheduler, config.warmup_steps, config.total_steps
         )
-        n = self.transformer.config
-        self.n_blocks = n.num_layers + n.num_single_layers
 
     # --- setup -----------------------------------------------------------------------------
     def _add_lora(self) -> None:
@@ -138,7 +104,7 @@ class Trainer:
             r=cfg.rank,
             lora_alpha=cfg.rank,
             init_lora_weights="gaussian",
-            target_modules=TARGET_MODULES,
+            target_modules=list(self.family.lora_targets),
         )
         self.transformer.requires_grad_(False)
         with torch.random.fork_rng(devices=[]):
@@ -165,22 +131,12 @@ class Trainer:
         sigma = sample_sigmas(gen, 1, h * w)
         s = sigma.view(-1, 1, 1, 1)
         noisy = s * noise + (1.0 - s) * x0
-        target = _pack(noise - x0).to(self.device)
+        target = noise - x0
 
         dtype = self.transformer.dtype if not self.autocast else torch.bfloat16
         layers = layers.to(self.device, dtype=torch.float32 if not self.autocast else torch.bfloat16)
-        text_layers = _block_layers(layers, self.n_blocks)
-        embeds = torch.cat([layers[-1], layers[-2]], dim=-1)[None]
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
-            pred = self.transformer(
-                hidden_states=_pack(noisy).to(self.device, dtype=dtype),
-                timestep=(sigma * 1000.0).to(self.device, dtype=dtype),
-                encoder_hidden_states=embeds.to(dtype),
-                text_encoder_layers=[t.to(dtype) for t in text_layers],
-                txt_ids=torch.zeros(embeds.shape[1], 3, device=self.device, dtype=dtype),
-                img_ids=_image_ids(h, w, self.device, dtype),
-                return_dict=False,
-            )[0]
+            pred, target = self.family.flow_pair(self.transformer, noisy, target, sigma, layers, dtype)
         return torch.nn.functional.mse_loss(pred.float(), target.float())
 
     def train_step(self) -> float:
@@ -226,16 +182,12 @@ class Trainer:
         """Write the adapter in diffusers LoRA format (plus a ``.json`` LoraConfig sidecar)."""
         import json
 
-        from diffusers import BriaFiboPipeline
-
         state = self.lora_state()
         if dtype is not None:
             state = {k: v.to(dtype) for k, v in state.items()}
         meta = self.lora_config.to_dict()
         meta = {k: (sorted(v) if isinstance(v, set) else v) for k, v in meta.items()}
-        BriaFiboPipeline.save_lora_weights(
-            directory, transformer_lora_layers=state, transformer_lora_adapter_metadata=meta
-        )
+        self.family.save_lora(Path(directory), state, meta)
         path = Path(directory) / "pytorch_lora_weights.safetensors"
         Path(str(path) + ".json").write_text(json.dumps(meta, sort_keys=True, default=str))
         return path
@@ -286,7 +238,7 @@ class Trainer:
                     width=size[0],
                     height=size[1],
                     num_inference_steps=steps,
-                    guidance_scale=5.0,
+                    guidance_scale=self.family.serving.default_guidance,
                     generator=gen,
                 )
             return out.images[0]

@@ -59,6 +59,7 @@ def create_model(
         dataset_id=body.dataset_id,
         training_mode=body.training_mode.value,
         description=body.description,
+        training_version=body.training_version,
     )
     return _one(signer, session, base_url, model)
 
