@@ -145,7 +145,7 @@ async def test_fibo2_tailored_flow_and_editing(
 
         # the same adapter on the turbo weights: every module of the file gets its LoRA
         turbo_settings = runtime.settings.model_copy(update={"fibo2_turbo": str(fibo2_dirs[1])})
-        gen = Generator(turbo_settings, runtime.blobs, pipe=object())
+        gen = Generator(turbo_settings, runtime.blobs)
         entry = gen.loaded("fibo-2")
         assert entry.turbo and entry.tiny
         entry.adapters.activate(adapter_key, 1.0)

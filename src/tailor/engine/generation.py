@@ -1,5 +1,6 @@
-"""The generation service of a worker: a warm pipeline per base-model family (FIBO loaded at start,
-the others on first use), each with its adapter cache; one request at a time.
+"""The generation service of a worker: a warm pipeline per base-model family (each loaded on first
+use, so a worker needs only the weights of the families it serves), each with its adapter cache;
+one request at a time.
 
 FIBO 2 models are served with the turbo weights when ``TAILOR_FIBO2_TURBO`` is set: the adapter
 trained on the 30-step model is loaded into the turbo transformer, which has the same modules.
@@ -71,13 +72,15 @@ class Generator:
     """Loaded base pipelines with adapter caches; :meth:`generate` is serialised by a lock."""
 
     def __init__(self, settings: Settings, blobs: BlobStore, pipe: Any | None = None) -> None:
+        """``pipe``: FIBO's pipeline, already loaded; otherwise every family loads on first use."""
         from tailor.engine.families import DEFAULT_FAMILY
 
         self.settings = settings
         self.blobs = blobs
         self.lock = threading.Lock()
         self._loaded: dict[str, Loaded] = {}
-        self.loaded(DEFAULT_FAMILY, pipe=pipe)
+        if pipe is not None:
+            self.loaded(DEFAULT_FAMILY, pipe=pipe)
 
     def loaded(self, family_name: str, pipe: Any | None = None) -> Loaded:
         """The family's pipeline, loaded on first use (raises ``BaseModelUnavailable``)."""
