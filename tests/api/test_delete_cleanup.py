@@ -8,7 +8,7 @@ import pytest
 from tailor.bootstrap import Runtime
 from tailor.store.db import session_scope
 from tailor.store.models import add_model
-from tests.training.helpers import seed_dataset
+from tests.engine.training.helpers import seed_dataset
 
 
 def _model_with_files(rt: Runtime, org_id: int, project_id: int, dataset_id: int) -> tuple[int, str]:

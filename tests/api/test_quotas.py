@@ -23,7 +23,7 @@ from tailor.services.requests import create_request
 from tailor.store import orgs
 from tailor.store.tables import GenerationRequest, Job, TailoredModel
 from tests.conftest import make_settings, new_token
-from tests.training.helpers import seed_dataset
+from tests.engine.training.helpers import seed_dataset
 
 SP = "/v2/structured_prompt/generate"
 MODELS = "/v1/tailored-gen/models"

@@ -10,7 +10,7 @@ from tailor.domain.jobs import Failure, FailureKind
 from tailor.store.db import session_scope
 from tailor.store.tables import Job, Project
 from tests.conftest import new_token
-from tests.training.helpers import SCHEMA, seed_dataset
+from tests.engine.training.helpers import SCHEMA, seed_dataset
 
 BASE = "/v1/tailored-gen"
 

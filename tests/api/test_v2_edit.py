@@ -18,7 +18,7 @@ from tailor.bootstrap import Runtime
 from tailor.store.tables import Job
 from tests.conftest import new_token
 from tests.engine.api_helpers import add_model
-from tests.training.helpers import png
+from tests.engine.training.helpers import png
 
 FAKE_ADAPTER = b"not used: requests are refused or only queued"
 IMG = base64.b64encode(png((200, 30, 30))).decode()

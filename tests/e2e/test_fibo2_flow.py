@@ -20,7 +20,7 @@ from tailor.config import Settings
 from tailor.engine.families import get_family
 from tailor.worker.run import run_pending
 from tests.conftest import make_settings
-from tests.training.helpers import png, seed_dataset
+from tests.engine.training.helpers import png, seed_dataset
 
 V1 = "/v1/tailored-gen"
 FIBO2 = get_family("fibo-2")

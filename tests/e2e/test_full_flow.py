@@ -11,7 +11,7 @@ import pytest
 
 from tailor.bootstrap import Runtime
 from tailor.worker.run import run_pending
-from tests.training.helpers import png
+from tests.engine.training.helpers import png
 
 V1 = "/v1/tailored-gen"
 

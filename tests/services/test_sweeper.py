@@ -33,9 +33,9 @@ from tailor.store.tables import Job
 from tailor.worker.run import run_pending
 from tests.conftest import REPO, make_settings, process_env
 from tests.engine.api_helpers import tiny_dir_for, wait_done
+from tests.engine.training.helpers import org_of
 from tests.services.factory import image_bytes, zip_bytes
 from tests.services.v1_support import API, make_dataset, upload
-from tests.training.helpers import org_of
 
 GRACE_S = 3600.0
 
@@ -172,8 +172,8 @@ async def test_model_files_live_as_long_as_their_records(
     (killed, or fenced off) go, and so does everything of a model that is gone."""
     from tailor.store import checkpoints as ckpt_store
     from tailor.store.tables import TailoredModel
-    from tests.training.helpers import seed_dataset
-    from tests.training.test_training_job import start_model
+    from tests.engine.training.helpers import seed_dataset
+    from tests.engine.training.test_training_job import start_model
 
     st = runtime.settings
     st.training_max_steps, st.training_checkpoint_interval = 4, 2

@@ -29,6 +29,9 @@ class FamilySpec:
     title: str
     hub_id: str  # the weights tailored models are trained on, by default
     serving: Serving  # the trained checkpoint's defaults and ranges
+    pipeline_class: str = "BriaFiboPipeline"  # the diffusers class that loads its LoRA files
+    card_name: str = "BRIA-FIBO"  # the base model's name in a download's model card
+    card_licence: str | None = None  # the card's licence line (None: FIBO's CC BY-NC 4.0 text)
     turbo_hub_id: str | None = None  # distilled weights that serve the same adapters
     turbo_setting: str | None = None  # the setting naming the turbo weights (TAILOR_FIBO2_TURBO)
     turbo_serving: Serving | None = None
@@ -56,6 +59,12 @@ FIBO2 = FamilySpec(
     title="FIBO 2",
     hub_id="briaai/Fibo-2.0-dev",
     serving=Serving(default_steps=30, default_guidance=5.0, steps_range=(10, 50), guidance_range=(1.0, 5.0)),
+    pipeline_class="BriaFibo2Pipeline",
+    card_name="BRIA-FIBO-2",
+    card_licence=(
+        "the FIBO 2 weights are published by Bria under their model licence (see the model page); "
+        "this adapter is a derivative and is distributed under the same terms."
+    ),
     turbo_hub_id="briaai/Fibo-2.0-turbo",
     turbo_setting="fibo2_turbo",
     turbo_serving=Serving(

@@ -19,6 +19,7 @@ from typing import Any
 
 from tailor.domain.enums import LrScheduler, ModelStatus
 from tailor.domain.errors import Conflict, InvalidInput
+from tailor.domain.families import family_spec
 
 TRANSITIONS: dict[ModelStatus, frozenset[ModelStatus]] = {
     ModelStatus.Created: frozenset({ModelStatus.InProgress}),
@@ -226,6 +227,7 @@ def export_key(model_prefix: str, step: int | None) -> str:
 # --- the model card shipped with a download ------------------------------------------------------
 
 BASE_MODEL_NAME = "BRIA-FIBO"
+TRAINING_VERSION = "fibo"  # the `training_version` of models Tailor trains (Bria's enum value)
 BASE_MODEL_CARD = "https://huggingface.co/briaai/FIBO"
 BASE_MODEL_LICENSE = "CC BY-NC 4.0"
 
@@ -294,7 +296,54 @@ def model_card(
     return "\n".join(lines) + "\n"
 
 
+def model_card_for(
+    model: Any, project: Any | None, *, images_count: int, base_model: str, step: int | None, rank: int | None
+) -> str:
+    """The model card of ``model`` (a tailored model record) in ``project`` at ``step``, naming its
+    base-model family and the weights it was trained on (``model.base_weights`` when recorded)."""
+    family = family_spec(getattr(model, "training_version", None) or "fibo")
+    return model_card(
+        name=model.name,
+        description=model.description,
+        base_model=getattr(model, "base_weights", None) or base_model,
+        base_model_name=family.card_name,
+        base_model_card=f"https://huggingface.co/{family.hub_id}",
+        licence=family.card_licence,
+        pipeline_class=family.pipeline_class,
+        parameters=model.training_parameters,
+        images_count=images_count,
+        step=step,
+        ip_type=project.ip_type if project else None,
+        ip_medium=project.ip_medium if project else None,
+        visual_schema=model.visual_schema,
+        rank=rank,
+    )
+
+
 LOSS_HISTORY_POINTS = 400
+
+
+def training_progress(
+    step: int,
+    total_steps: int,
+    *,
+    loss: float | None = None,
+    eta_seconds: float | None = None,
+    sample_keys: list[str] | None = None,
+    previous: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A model's ``training_progress`` record at ``step``: losses rounded to 6 places, the ETA to 0.1 s.
+    With ``previous`` (the record being replaced) the loss history carries over with this point added."""
+    progress: dict[str, Any] = {
+        "step": step,
+        "total_steps": total_steps,
+        "loss": None if loss is None else round(float(loss), 6),
+        "eta_seconds": None if eta_seconds is None else round(float(eta_seconds), 1),
+        "sample_keys": list(sample_keys or []),
+    }
+    if previous is not None:
+        progress["loss_history"] = extend_loss_history(previous, step, loss)
+    return progress
 
 
 def extend_loss_history(progress: dict[str, Any] | None, step: int, loss: float | None) -> list[list[float]]:

@@ -16,6 +16,8 @@ Each image also gets a JPEG thumbnail whose longest side is ``thumbnail_side``.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import io
 import warnings
@@ -67,6 +69,48 @@ class NormalizedImage:
     height: int
     sha256: str
     kept_original: bool
+
+
+def decode_base64(
+    value: str,
+    *,
+    max_bytes: int,
+    field: str,
+    message: str = "each entry must be an http(s) URL or base64 image data",
+) -> bytes:
+    """Base64 text (optionally a ``data:`` URI, whitespace ignored) -> bytes of at most ``max_bytes``;
+    the size is checked before decoding. ``message`` says what was expected if the text is not base64."""
+    text = value.split(",", 1)[1] if value.startswith("data:") and "," in value else value
+    text = "".join(text.split())
+    if len(text) * 3 // 4 > max_bytes + 3:
+        raise TooLarge(f"{field}: the image is larger than {max_bytes} bytes", field=field)
+    try:
+        data = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as e:
+        raise InvalidInput(f"{field}: {message}", field=field) from e
+    if len(data) > max_bytes:
+        raise TooLarge(f"{field}: the image is larger than {max_bytes} bytes", field=field)
+    return data
+
+
+def check_image(data: bytes, *, max_bytes: int, max_pixels: int, field: str) -> str:
+    """The file extension of ``data`` if it is a readable JPEG, PNG or WEBP within the limits (the
+    pixel count read from the header, nothing decoded); else a clear error naming ``field``."""
+    if len(data) > max_bytes:
+        raise TooLarge(f"{field}: the image is larger than {max_bytes} bytes", field=field)
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            fmt = im.format or ""
+            if im.width * im.height > max_pixels:
+                raise TooLarge(f"{field}: the image has more than {max_pixels} pixels", field=field)
+            im.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as e:
+        raise UnsupportedMedia(f"{field}: not a readable image", field=field) from e
+    if fmt not in FORMATS:
+        raise UnsupportedMedia(
+            f"{field}: images must be png, jpg, jpeg or webp (got {fmt or 'unknown'})", field=field
+        )
+    return _EXT[fmt]
 
 
 def _open(data: bytes, field: str) -> Image.Image:

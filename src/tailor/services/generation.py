@@ -39,7 +39,6 @@ from tailor.store.tables import GenerationRequest, TailoredModel
 
 P = TypeVar("P")
 
-FIBO_VERSION = "fibo"
 STEPS_FIELD, GUIDANCE_FIELD = "steps_num", "guidance_scale"
 MODEL_FIELD = "tailored_model_id"
 

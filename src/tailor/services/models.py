@@ -204,13 +204,7 @@ def start_training(
     model.visual_schema = dataset.visual_schema
     model.caption_prefix = dataset.caption_prefix
     model.error = None
-    model.training_progress = {
-        "step": 0,
-        "total_steps": chosen.total_training_steps,
-        "loss": None,
-        "eta_seconds": None,
-        "sample_keys": [],
-    }
+    model.training_progress = rules.training_progress(0, chosen.total_training_steps)
     if project is not None:
         if project.training_version and project.training_version != model.training_version:
             raise Conflict(
@@ -337,18 +331,9 @@ def download(
     if not blobs.exists(key):
         images, _ = store.count_images(session, model.dataset_id)
         project = store.get_project(session, organization_id, model.project_id)
-        params = model.training_parameters or {}
-        card = rules.model_card(
-            name=model.name,
-            description=model.description,
-            base_model=base_model,
-            parameters=params,
-            images_count=images,
-            step=step,
-            ip_type=project.ip_type if project else None,
-            ip_medium=project.ip_medium if project else None,
-            visual_schema=model.visual_schema,
-            rank=params.get("rank"),
+        rank = (model.training_parameters or {}).get("rank")
+        card = rules.model_card_for(
+            model, project, images_count=images, base_model=base_model, step=step, rank=rank
         )
         export(blobs, adapter_key, key, card)
     return key

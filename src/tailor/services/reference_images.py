@@ -3,17 +3,12 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import io
 import uuid
 from dataclasses import dataclass, field
 
-from tailor.domain.errors import InvalidInput, TooLarge, UnsupportedMedia
+from tailor.infra.imaging import check_image, decode_base64
 from tailor.infra.safe_fetch import check_public_url, fetch_url
 from tailor.services.context import Stores
-
-_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 
 
 @dataclass
@@ -24,26 +19,8 @@ class ReferenceImages:
 
 def decode_image(value: str, *, max_bytes: int, max_pixels: int, field: str = "images") -> tuple[bytes, str]:
     """A base64 image (optionally a data: URI) -> (bytes, extension), checked to be JPEG/PNG/WEBP."""
-    from PIL import Image, UnidentifiedImageError
-
-    text = value.split(",", 1)[1] if value.startswith("data:") and "," in value else value
-    try:
-        data = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError) as e:
-        raise InvalidInput("each entry must be an http(s) URL or base64 image data", field=field) from e
-    if len(data) > max_bytes:
-        raise TooLarge(f"the image is larger than {max_bytes} bytes", field=field)
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            fmt = im.format or ""
-            if im.width * im.height > max_pixels:
-                raise TooLarge("the image has too many pixels", field=field)
-            im.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError) as e:
-        raise UnsupportedMedia("not a readable image", field=field) from e
-    if fmt not in _FORMATS:
-        raise UnsupportedMedia("images must be JPEG, PNG or WEBP", field=field)
-    return data, _FORMATS[fmt]
+    data = decode_base64(value, max_bytes=max_bytes, field=field)
+    return data, check_image(data, max_bytes=max_bytes, max_pixels=max_pixels, field=field)
 
 
 def store_reference_images(

@@ -25,11 +25,8 @@ class Family:
     """Base class of a family declaration; subclasses set the values and implement the hooks."""
 
     spec: FamilySpec  # name, weights, serving defaults and ranges (plain facts, in the domain)
-    pipeline_class: str  # diffusers class name
     components: tuple[str, ...]
     licence: str
-    card_name: str  # the base model's name in a download's model card
-    card_licence: str | None = None  # the card's licence line (None: FIBO's CC BY-NC 4.0 text)
     lora_targets: tuple[str, ...]
     sizes: dict[str, tuple[int, int]]  # aspect ratio -> (width, height) of the real model
     tiny_sizes: dict[str, tuple[int, int]]  # the same ratios for the tiny model
@@ -53,6 +50,11 @@ class Family:
     @property
     def turbo_hub_id(self) -> str | None:
         return self.spec.turbo_hub_id
+
+    @property
+    def pipeline_class(self) -> str:
+        """The diffusers pipeline class."""
+        return self.spec.pipeline_class
 
     @property
     def serving(self) -> Serving:

@@ -53,13 +53,11 @@ def _block_layers(layers: Any, n_blocks: int) -> list[Any]:
 
 class Fibo(Family):
     spec = FIBO_SPEC
-    pipeline_class = "BriaFiboPipeline"
     components = ("transformer", "scheduler", "vae", "text_encoder", "tokenizer")
     licence = (
         "FIBO's weights are published by Bria under CC BY-NC 4.0 (non-commercial use); "
         "accept the licence on the model page before downloading"
     )
-    card_name = "BRIA-FIBO"
     lora_targets = FIBO_TARGETS
     sizes = FIBO_SIZES
     tiny_sizes = TINY_SIZES

@@ -243,16 +243,10 @@ def _empty(value: Any) -> bool:
 
 class Fibo2(Family):
     spec = FIBO2_SPEC
-    pipeline_class = "BriaFibo2Pipeline"
     components = ("transformer", "scheduler", "vae", "text_encoder", "processor")
     licence = (
         "FIBO 2's weights are published by Bria under their model licence on the hub; accept it on "
         "the model page (and set HF_TOKEN) before downloading"
-    )
-    card_name = "BRIA-FIBO-2"
-    card_licence = (
-        "the FIBO 2 weights are published by Bria under their model licence (see the model page); "
-        "this adapter is a derivative and is distributed under the same terms."
     )
     lora_targets = FIBO2_TARGETS
     sizes = FIBO2_SIZES

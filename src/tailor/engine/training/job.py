@@ -27,6 +27,7 @@ from typing import Any
 from tailor.domain import models as rules
 from tailor.domain.enums import ModelStatus
 from tailor.domain.jobs import JobCancelled, PermanentJobError
+from tailor.engine.training.export import write_export_zip
 from tailor.jobs.context import JobContext
 from tailor.store import checkpoints as ckpt_store
 from tailor.store import models as model_store
@@ -225,18 +226,18 @@ class TrainingJob:
         if not force and now - self._last_report < PROGRESS_EVERY_S and step < total:
             return
         self._last_report = now
-        progress = {
-            "step": step,
-            "total_steps": total,
-            "loss": None if loss is None else round(float(loss), 6),
-            "eta_seconds": None if eta is None else round(float(eta), 1),
-            "sample_keys": list(self._samples),
-        }
+        progress = rules.training_progress(step, total, loss=loss, eta_seconds=eta, sample_keys=self._samples)
         with self._fenced() as s:
             model = model_store.get_model_by_id(s, self.model_id)
             if model is not None and model.status == ModelStatus.InProgress:
-                history = rules.extend_loss_history(model.training_progress, step, loss)
-                model.training_progress = {**progress, "loss_history": history}
+                model.training_progress = rules.training_progress(
+                    step,
+                    total,
+                    loss=loss,
+                    eta_seconds=eta,
+                    sample_keys=self._samples,
+                    previous=model.training_progress,
+                )
         self.ctx.progress(model_id=self.model_id, **{k: v for k, v in progress.items() if k != "sample_keys"})
 
     def checkpoint(self, trainer: Any, step: int, loss: float) -> None:
@@ -323,7 +324,6 @@ class TrainingJob:
         return stale
 
     def _finish(self, plan: Plan, trainer: Any) -> dict[str, Any]:
-        from tailor.engine.training.export import write_export_zip
 
         step = plan.total_steps
         blobs = self.ctx.blobs
@@ -367,20 +367,12 @@ class TrainingJob:
         step = plan.total_steps
         images, _ = model_store.count_images(s, model.dataset_id)
         project = model_store.get_project(s, model.organization_id, model.project_id)
-        card = rules.model_card(
-            name=model.name,
-            description=model.description,
-            base_model=self.base_weights,
-            base_model_name=self.family.card_name,
-            base_model_card=f"https://huggingface.co/{self.family.hub_id}",
-            licence=self.family.card_licence,
-            pipeline_class=self.family.pipeline_class,
-            parameters=model.training_parameters,
+        card = rules.model_card_for(
+            model,
+            project,
             images_count=images,
+            base_model=self.base_weights,
             step=step,
-            ip_type=project.ip_type if project else None,
-            ip_medium=project.ip_medium if project else None,
-            visual_schema=model.visual_schema,
             rank=plan.rank,
         )
         model.status = rules.transition(model.status, ModelStatus.Completed)
@@ -389,14 +381,14 @@ class TrainingJob:
         model.active_model_version = step
         model.training_version = self.family.name
         model.base_weights = self.base_weights
-        model.training_progress = {
-            "step": step,
-            "total_steps": step,
-            "loss": None if trainer.last_loss is None else round(float(trainer.last_loss), 6),
-            "eta_seconds": 0.0,
-            "sample_keys": list(self._samples),
-            "loss_history": rules.extend_loss_history(model.training_progress, step, trainer.last_loss),
-        }
+        model.training_progress = rules.training_progress(
+            step,
+            step,
+            loss=trainer.last_loss,
+            eta_seconds=0.0,
+            sample_keys=self._samples,
+            previous=model.training_progress,
+        )
         return card
 
     def _set_status(self, target: ModelStatus) -> None:

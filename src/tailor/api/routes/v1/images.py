@@ -3,8 +3,6 @@ caption edits, delete, and zip bulk upload with its status."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -26,6 +24,7 @@ from tailor.api.schemas.v1_images import (
     render_image,
 )
 from tailor.domain.errors import InvalidInput, TooLarge
+from tailor.infra.imaging import decode_base64
 from tailor.services import bulk_upload as bulk_svc
 from tailor.services import images as svc
 
@@ -99,14 +98,9 @@ def _flag(value: Any, name: str, default: bool) -> bool:
 
 
 def _b64(text: str, max_bytes: int) -> bytes:
-    if text.startswith("data:"):
-        text = text.split(",", 1)[-1]
-    if len(text) * 3 // 4 > max_bytes + 3:
-        raise TooLarge(f"the image is larger than {max_bytes} bytes", field="file")
-    try:
-        return base64.b64decode("".join(text.split()), validate=True)
-    except (binascii.Error, ValueError) as e:
-        raise InvalidInput("file must be base64-encoded image bytes", field="file") from e
+    return decode_base64(
+        text, max_bytes=max_bytes, field="file", message="must be base64-encoded image bytes"
+    )
 
 
 # --- bulk upload (declared before /{image_id} routes) ---------------------------------------------

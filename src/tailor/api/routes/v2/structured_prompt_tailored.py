@@ -18,8 +18,6 @@ from tailor.services import generation
 
 router = APIRouter(prefix="/v2", tags=["Image Generation"])
 
-FIBO_VERSION = "fibo"
-
 
 class TailoredStructuredPromptRequest(BaseModel):
     """Text only (``prompt``), or ``structured_prompt`` + ``prompt`` (refinement)."""

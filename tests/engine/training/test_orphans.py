@@ -23,8 +23,8 @@ from tailor.config import Settings
 from tailor.store.db import session_scope
 from tailor.store.tables import Job, TailoredModel
 from tests.conftest import REPO, process_env
-from tests.training.helpers import seed_dataset
-from tests.training.test_training_job import start_model
+from tests.engine.training.helpers import seed_dataset
+from tests.engine.training.test_training_job import start_model
 
 HEARTBEAT_TIMEOUT_S = 4.0
 

@@ -15,8 +15,8 @@ from tailor.config import Settings
 from tailor.store.blob_s3 import S3BlobStore
 from tailor.worker.run import run_pending
 from tests.conftest import make_settings
-from tests.training.helpers import seed_dataset
-from tests.training.test_training_job import BASE, fetch, start_model
+from tests.engine.training.helpers import seed_dataset
+from tests.engine.training.test_training_job import BASE, fetch, start_model
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import torch
 from tailor.engine.training.data import Item, bucket_for, build_examples
 from tailor.engine.training.schedule import SCHEDULERS, data_order, sample_sigmas, step_generator
 from tailor.engine.training.trainer import TrainConfig, Trainer
-from tests.training.helpers import caption, red_images
+from tests.engine.training.helpers import caption, red_images
 
 CAPTION = caption(0)
 

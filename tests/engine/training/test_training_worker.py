@@ -16,8 +16,8 @@ from tailor.bootstrap import Runtime
 from tailor.store import checkpoints as ckpt_store
 from tailor.store.db import session_scope
 from tailor.store.tables import Job, TailoredModel
-from tests.training.helpers import seed_dataset
-from tests.training.test_training_job import start_model
+from tests.engine.training.helpers import seed_dataset
+from tests.engine.training.test_training_job import start_model
 
 BASE = "/v1/tailored-gen"
 

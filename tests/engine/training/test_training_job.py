@@ -19,7 +19,7 @@ from tailor.store.checkpoints import serving_adapter
 from tailor.store.db import session_scope
 from tailor.store.tables import TailoredModel
 from tailor.worker.run import run_pending
-from tests.training.helpers import caption, seed_dataset
+from tests.engine.training.helpers import caption, seed_dataset
 
 BASE = "/v1/tailored-gen"
 

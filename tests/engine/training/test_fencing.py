@@ -22,8 +22,8 @@ from tailor.store.db import session_scope
 from tailor.store.leases import LeaseLost, lease_of
 from tailor.store.tables import Job, TailoredModel
 from tailor.worker.run import run_attempt
-from tests.training.helpers import seed_dataset
-from tests.training.test_training_job import start_model
+from tests.engine.training.helpers import seed_dataset
+from tests.engine.training.test_training_job import start_model
 
 
 def claim(rt: Runtime, worker_id: str) -> JobContext:

@@ -1,4 +1,5 @@
-"""Fixtures for training tests: the tiny model (built once per session) and fast training settings."""
+"""Fixtures for training tests: fresh tiny pipelines and fast training settings (the tiny model
+itself, ``tiny_dir``, comes from the engine's conftest)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,6 @@ import pytest
 
 from tailor.config import Settings
 from tests.conftest import make_settings
-
-
-@pytest.fixture(scope="session")
-def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tailor.engine.tiny import ensure_tiny_model
-
-    return ensure_tiny_model(tmp_path_factory.mktemp("models"))
 
 
 @pytest.fixture
