@@ -105,6 +105,15 @@ async def test_fibo2_tailored_flow_and_editing(
     assert (model["training_version"], model["base_weights"]) == ("fibo-2", str(fibo2_dirs[0]))
     project = (await client.get(f"{V1}/projects/{seeded.project_id}", headers=auth)).json()
     assert project["training_version"] == "fibo-2"
+    r = await client.get(f"{V1}/models/{model_id}/download", headers=auth)
+    assert r.status_code == 200, r.text
+    archive = await client.get(r.json()["download_url"].removeprefix("http://tailor.test"))
+    import zipfile
+
+    card = zipfile.ZipFile(io.BytesIO(archive.content)).read("README.md").decode()
+    assert (
+        "BRIA-FIBO-2" in card and "BriaFibo2Pipeline.load_lora_weights" in card and str(fibo2_dirs[0]) in card
+    )
 
     # generate, then recreate from the structured prompt and seed: the same bytes
     body = {"tailored_model_id": str(model_id), "prompt": "a red square", "seed": 3}
