@@ -68,9 +68,7 @@ class Resources:
             gen, self._generator = self._generator, None
         if gen is None:
             return False
-        with gen.lock:
-            gen.adapters.clear()
-            gen.pipe = None
+        gen.release()
         del gen
         import gc
 

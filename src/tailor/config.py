@@ -170,6 +170,17 @@ class Settings(BaseSettings):
 
     # --- ML engine -----------------------------------------------------------------------------
     base_model: str = Field("tiny", description="Hub id (briaai/FIBO), local diffusers dir, or 'tiny'.")
+    base_models: str = Field(
+        "",
+        description="Weights per base-model family, comma-separated `family=weights` (e.g. "
+        "`fibo-2=briaai/Fibo-2.0-dev`): hub id, local diffusers dir, or 'tiny'. `fibo` defaults to "
+        "TAILOR_BASE_MODEL; another family to 'tiny' when TAILOR_BASE_MODEL is 'tiny', else its hub id.",
+    )
+    fibo2_turbo: str = Field(
+        "",
+        description="Serve FIBO 2 models with these turbo weights (hub id briaai/Fibo-2.0-turbo, local "
+        "dir, or 'tiny'): 4 steps, no guidance by default. Unset: serve with the weights trained on.",
+    )
     device: str = Field("auto", description="auto | cpu | cuda | cuda:N")
     dtype: Literal["auto", "bfloat16", "float16", "float32"] = Field(
         "auto", description="Weights' dtype: auto is bfloat16 on CUDA, float32 on CPU."

@@ -209,6 +209,17 @@ def test_generate_on_the_base_model(tailor: Run, tmp_path: Path) -> None:
     assert tailor("generate", "x", "--influence", "0.5").rc == 1
 
 
+def test_edit_checks_its_inputs_here_and_on_the_server(tailor: Run, tmp_path: Path) -> None:
+    write_pngs(tmp_path / "imgs", 1)
+    (image,) = sorted((tmp_path / "imgs").iterdir())
+    none = tailor("edit", str(image), "-o", str(tmp_path / "no.png"))
+    assert none.rc == 1 and "--instruction" in none.stderr
+    refs = tailor("edit", str(image), "-i", "put <image_2> here", "-o", str(tmp_path / "no.png"))
+    assert refs.rc == 1 and "instruction" in refs.stderr and "<image_2>" in refs.stderr
+    assert tailor("edit", str(image), "-i", "x", "--influence", "0.5").rc == 1
+    assert not (tmp_path / "no.png").exists()
+
+
 def test_unknown_request_status(tailor: Run) -> None:
     r = tailor("status", "nope")
     assert r.rc == 1 and "404" in r.stderr

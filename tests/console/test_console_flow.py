@@ -167,7 +167,7 @@ def test_whole_flow_from_sign_in_to_a_generated_image(page, shot, token: str, tm
     page.get_by_role("link", name="Open in playground").click()
     page.wait_for_url(re.compile(r"#/playground\?model=\d+$"))
     page.get_by_label("Prompt", exact=True).fill("a circle on a plain background")
-    page.get_by_label("Seed").fill("5")
+    page.get_by_label("Seed", exact=True).first.fill("5")
     page.get_by_role("button", name="Generate image").click()
     page.locator("#gallery .card img").first.wait_for(timeout=300_000)
     expect(page.locator("#gallery .card img").first).to_have_js_property("complete", True)

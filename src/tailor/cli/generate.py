@@ -1,4 +1,4 @@
-"""``tailor generate`` (tailored or base model) and ``tailor status``."""
+"""``tailor generate`` (tailored or base model), ``tailor edit`` and ``tailor status``."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from tailor.cli.main import app
 from tailor.client import GenerationResult, RequestStatus
 
 
-def _structured(value: str | None) -> str | None:
+def _structured(value: str | None, option: str = "--structured-prompt") -> str | None:
     """A structured prompt given inline as JSON or as a path to a JSON file."""
     if value is None:
         return None
@@ -32,12 +32,12 @@ def _structured(value: str | None) -> str | None:
     if not value.lstrip().startswith("{"):
         path = Path(value)
         if not path.is_file():
-            raise fail(f"--structured-prompt: not JSON and no such file: {value}")
+            raise fail(f"{option}: not JSON and no such file: {value}")
         text = path.read_text()
     try:
         json.loads(text)
     except ValueError as e:
-        raise fail(f"--structured-prompt is not valid JSON: {e}") from None
+        raise fail(f"{option} is not valid JSON: {e}") from None
     return text
 
 
@@ -114,6 +114,76 @@ def generate(
         print_json({**result.model_dump(mode="json"), "output": str(path)})
         return
     out.print(f"Saved {path} (seed {result.seed}, request {result.request_id})")
+
+
+@app.command("edit")
+@handle_errors
+def edit(
+    images: Annotated[
+        list[str], typer.Argument(help="The image to edit (path or URL); up to 5 with a FIBO 2 --model.")
+    ],
+    instruction: Annotated[
+        str | None, typer.Option("--instruction", "-i", help="What to change (<image_1>... for several).")
+    ] = None,
+    model: Annotated[int | None, typer.Option("--model", "-m", help="Tailored FIBO 2 model id.")] = None,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Where to save the image.")] = Path(
+        "tailor-edit.png"
+    ),
+    mask: Annotated[
+        str | None, typer.Option(help="The region to change, white on black (path or URL; one image).")
+    ] = None,
+    structured_instruction: Annotated[
+        str | None,
+        typer.Option(
+            "--structured-instruction", help="A result's structured_prompt (JSON or file): recreate it."
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed (same instruction, images + seed: same image).")
+    ] = None,
+    influence: Annotated[float | None, typer.Option(help="Tailored model influence, 0 to 1.5.")] = None,
+    steps: Annotated[int | None, typer.Option(help="Diffusion steps (default per model).")] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the image.")] = 900,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Edit an image as an instruction says: tailor edit photo.png -i "make it winter" [--model ID]."""
+    si = _structured(structured_instruction, "--structured-instruction")
+    if (instruction is None) == (si is None):
+        raise fail("give --instruction or --structured-instruction (one of them)")
+    if influence is not None and model is None:
+        raise fail("--influence applies to tailored models: add --model ID")
+    sources: list[str | Path] = [i if i.startswith(("http://", "https://")) else Path(i) for i in images]
+    with client(url, token) as t:
+        with err.status("Editing…") as status:
+
+            def tick(st: RequestStatus) -> None:
+                status.update(f"Editing… ({st.status.lower().replace('_', ' ')}, request {st.request_id})")
+
+            result = t.edit(
+                list(sources),
+                instruction,
+                structured_instruction=si,
+                model_id=model,
+                mask=None
+                if mask is None
+                else (mask if mask.startswith(("http://", "https://")) else Path(mask)),
+                seed=seed,
+                influence=influence,
+                steps_num=steps,
+                timeout=timeout,
+                on_progress=tick,
+            )
+        assert isinstance(result, GenerationResult)
+        if not result.image_url:
+            raise fail(f"request {result.request_id} finished without an image")
+        output.parent.mkdir(parents=True, exist_ok=True)
+        t.save(result.image_url, output)
+    if as_json:
+        print_json({**result.model_dump(mode="json"), "output": str(output)})
+        return
+    out.print(f"Saved {output} (seed {result.seed}, request {result.request_id})")
 
 
 @app.command("status")

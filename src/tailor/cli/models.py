@@ -64,13 +64,18 @@ def create_model(
     name: Annotated[str, typer.Argument(help="Model name.")],
     mode: Annotated[str, typer.Option("--mode", help="fully_automated or expert.")] = "fully_automated",
     description: Annotated[str | None, typer.Option(help="Model description.")] = None,
+    family: Annotated[
+        str | None, typer.Option("--family", help="Base model: fibo (default) or fibo-2 (also edits).")
+    ] = None,
     url: UrlOpt = None,
     token: TokenOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Create a model on a dataset."""
     with client(url, token) as t:
-        m = t.models.create(name, dataset_id, training_mode=mode, description=description)
+        m = t.models.create(
+            name, dataset_id, training_mode=mode, description=description, training_version=family
+        )
     print_json(m) if as_json else out.print(f"Created model {m.id}: {m.name} ({m.training_mode})")
 
 

@@ -14,11 +14,13 @@ from tailor.client._client import StatusFn, _http_base
 from tailor.client._core import AsyncCore, Call
 from tailor.client._datasets import AsyncDatasets
 from tailor.client._errors import TailorTimeoutError
+from tailor.client._files import FileInput
 from tailor.client._generation import (
     REQUEST_EVENTS,
     STATUS,
     accepted_or_result,
     diff_call,
+    edit_call,
     finished,
     image_call,
     legacy_call,
@@ -139,6 +141,45 @@ class AsyncTailor:
         ``progress.step`` / ``progress.total_steps`` while it renders), else the RequestAccepted.
         """
         call = video_call(image=image, model_id=model_id, seed=seed, webhook_url=webhook_url, extra=extra)
+        return await self._submit(call, wait, timeout, on_progress)
+
+    async def edit(
+        self,
+        images: FileInput | list[FileInput],
+        instruction: str | None = None,
+        *,
+        structured_instruction: str | dict[str, Any] | None = None,
+        model_id: int | str | None = None,
+        mask: FileInput | None = None,
+        seed: int | None = None,
+        influence: float | None = None,
+        negative_prompt: str | None = None,
+        guidance_scale: float | None = None,
+        steps_num: int | None = None,
+        webhook_url: str | None = None,
+        wait: bool = True,
+        timeout: float = 600,
+        on_progress: StatusFn | None = None,
+        **extra: Any,
+    ) -> GenerationResult | RequestAccepted:
+        """Edit ``images`` (paths, bytes or URLs; one, or up to 5 with a FIBO 2 ``model_id``, referred
+        to as ``<image_1>``...) as ``instruction`` says, optionally inside ``mask``. The result's
+        ``structured_prompt`` passed back as ``structured_instruction`` with the same ``seed``
+        recreates the image."""
+        call = edit_call(
+            images=images,
+            instruction=instruction,
+            structured_instruction=structured_instruction,
+            model_id=model_id,
+            mask=mask,
+            seed=seed,
+            influence=influence,
+            negative_prompt=negative_prompt,
+            guidance_scale=guidance_scale,
+            steps_num=steps_num,
+            webhook_url=webhook_url,
+            extra=extra,
+        )
         return await self._submit(call, wait, timeout, on_progress)
 
     async def generate_structured_prompt(

@@ -9,6 +9,7 @@ from typing import Any
 
 from tailor.client._core import Call, body
 from tailor.client._errors import RequestFailedError
+from tailor.client._files import FileInput, image_string
 from tailor.client._models import GenerationResult, RequestAccepted, RequestStatus
 
 STATUS = "/v2/status/{request_id}"
@@ -52,6 +53,44 @@ def image_call(
     if influence is not None:
         payload["tailored_model_influence"] = influence
     return Call("POST", "/v2/image/generate/tailored", json=payload)
+
+
+def edit_call(
+    *,
+    images: FileInput | list[FileInput],
+    instruction: str | None,
+    structured_instruction: str | dict[str, Any] | None,
+    model_id: int | str | None,
+    mask: FileInput | None,
+    seed: int | None,
+    influence: float | None,
+    negative_prompt: str | None,
+    guidance_scale: float | None,
+    steps_num: int | None,
+    webhook_url: str | None,
+    extra: dict[str, Any],
+) -> Call:
+    """``/v2/image/edit/tailored`` with a model (up to 5 images), ``/v2/image/edit`` without (one)."""
+    listed = images if isinstance(images, list) else [images]
+    payload = body(
+        images=[image_string(i) for i in listed],
+        instruction=instruction,
+        structured_instruction=_sp(structured_instruction),
+        mask=None if mask is None else image_string(mask),
+        seed=seed,
+        negative_prompt=negative_prompt,
+        guidance_scale=guidance_scale,
+        steps_num=steps_num,
+        webhook_url=webhook_url,
+        sync=False,
+        **extra,
+    )
+    if model_id is None:
+        return Call("POST", "/v2/image/edit", json=payload, timeout=300)
+    payload["tailored_model_id"] = str(model_id)
+    if influence is not None:
+        payload["tailored_model_influence"] = influence
+    return Call("POST", "/v2/image/edit/tailored", json=payload, timeout=300)
 
 
 def structured_prompt_call(

@@ -87,6 +87,7 @@ class Model(TailorObject):
     status: str | None = None
     training_mode: str | None = None
     training_version: str | None = None
+    base_weights: str | None = None  # Tailor: the weights the adapter was trained on
     project_id: int | None = None
     dataset_id: int | None = None
     active_model_version: str | int | None = None

@@ -71,9 +71,13 @@ class Models:
         *,
         training_mode: str | None = None,
         description: str | None = None,
+        training_version: str | None = None,
         **extra: Any,
     ) -> Model:
-        """Create a model on a dataset; ``training_mode`` is ``fully_automated`` (default) or ``expert``."""
+        """Create a model on a dataset; ``training_mode`` is ``fully_automated`` (default) or ``expert``;
+        ``training_version`` the base model, ``fibo`` (default) or ``fibo-2`` (Tailor's extension)."""
+        if training_version is not None:
+            extra = {**extra, "training_version": training_version}
         return Model.model_validate(self._c.run(_create(name, dataset_id, training_mode, description, extra)))
 
     def get(self, model_id: int) -> Model:
@@ -178,8 +182,11 @@ class AsyncModels:
         *,
         training_mode: str | None = None,
         description: str | None = None,
+        training_version: str | None = None,
         **extra: Any,
     ) -> Model:
+        if training_version is not None:
+            extra = {**extra, "training_version": training_version}
         call = _create(name, dataset_id, training_mode, description, extra)
         return Model.model_validate(await self._c.run(call))
 

@@ -162,6 +162,25 @@ class GenerateImage:
 
 
 @dataclass(frozen=True)
+class EditImage:
+    """One edit: ``instruction`` (a structured instruction, JSON with ``edit_instruction``) applied
+    to ``images`` (in order, ``<image_1>``...), each a blob key of an inline image or an http(s)
+    URL the worker fetches; ``mask`` the same for the region to regenerate. With a tailored model
+    (``model_id``) or the base editing family (None)."""
+
+    seed: int
+    instruction: str
+    images: list[str]
+    family: str
+    steps_num: int
+    guidance_scale: float
+    model_id: int | None = None
+    mask: str | None = None
+    negative_prompt: str | None = None
+    influence: float = 1.0
+
+
+@dataclass(frozen=True)
 class StructuredPrompt:
     """Text and/or images (or a structured prompt to refine) -> a structured prompt."""
 
@@ -297,6 +316,7 @@ def _coerce(kind: str, name: str, value: Any, hint: Any) -> Any:
 
 
 GENERATE_IMAGE = JobKind("generate_image", GenerateImage, Priority.INTERACTIVE)
+EDIT_IMAGE = JobKind("edit_image", EditImage, Priority.INTERACTIVE)
 STRUCTURED_PROMPT = JobKind("structured_prompt", StructuredPrompt, Priority.INTERACTIVE)
 TAILORED_STRUCTURED_PROMPT = JobKind(
     "structured_prompt_tailored", TailoredStructuredPrompt, Priority.INTERACTIVE
@@ -328,6 +348,7 @@ EXPORT_DATASET = JobKind("export_dataset", ExportDataset, Priority.BACKGROUND)
 
 ALL_KINDS: tuple[JobKind[Any], ...] = (
     GENERATE_IMAGE,
+    EDIT_IMAGE,
     STRUCTURED_PROMPT,
     TAILORED_STRUCTURED_PROMPT,
     GENERATE_VIDEO,

@@ -24,6 +24,7 @@ from typing import Any
 
 from tailor.domain.enums import LrScheduler, ModelStatus
 from tailor.domain.errors import Conflict, InvalidInput
+from tailor.domain.families import FAMILY_SPECS, family_spec
 
 TRANSITIONS: dict[ModelStatus, frozenset[ModelStatus]] = {
     ModelStatus.Created: frozenset({ModelStatus.InProgress, ModelStatus.Deleted}),
@@ -77,9 +78,9 @@ def check_can_delete(status: str) -> None:
 
 
 def generation_prefix(training_version: str | None, caption_prefix: str | None) -> str | None:
-    """``generation_prefix`` on the wire: FIBO models are prompted with structured prompts and have
-    none (null); a legacy-trained model's is its dataset's caption prefix."""
-    return None if (training_version or FIBO_VERSION) == FIBO_VERSION else caption_prefix
+    """``generation_prefix`` on the wire: FIBO models (every family Tailor trains) are prompted with
+    structured prompts and have none (null); a legacy-trained model's is its dataset's caption prefix."""
+    return None if (training_version or FIBO_VERSION) in FAMILY_SPECS else caption_prefix
 
 
 CUSTOM_METADATA_MAX = 10_000
@@ -284,9 +285,19 @@ def model_card(
     ip_medium: str | None,
     visual_schema: str | None,
     rank: int | None,
+    base_model_name: str = BASE_MODEL_NAME,
+    base_model_card: str = BASE_MODEL_CARD,
+    licence: str | None = None,
+    pipeline_class: str = "BriaFiboPipeline",
 ) -> str:
-    """A markdown model card: what was trained, on what, how, and under which licence."""
+    """A markdown model card: what was trained, on what, how, and under which licence (FIBO's
+    unless the family's ``licence`` notice is given)."""
     params = parameters or {}
+    licence_line = licence or (
+        f"the FIBO weights are licensed {BASE_MODEL_LICENSE} "
+        "(https://creativecommons.org/licenses/by-nc/4.0/); this adapter is a derivative and is "
+        "distributed under the same terms."
+    )
     lines = [
         f"# {name}",
         "",
@@ -294,10 +305,8 @@ def model_card(
         "",
         "## Base model",
         "",
-        f"- Base model: {BASE_MODEL_NAME} ({BASE_MODEL_CARD}); weights used for training: `{base_model}`",
-        f"- Licence: the FIBO weights are licensed {BASE_MODEL_LICENSE} "
-        "(https://creativecommons.org/licenses/by-nc/4.0/); this adapter is a derivative and is "
-        "distributed under the same terms.",
+        f"- Base model: {base_model_name} ({base_model_card}); weights used for training: `{base_model}`",
+        f"- Licence: {licence_line}",
         "",
         "## Training",
         "",
@@ -314,25 +323,30 @@ def model_card(
         "## Files",
         "",
         "- `diffusers/pytorch_lora_weights.safetensors`: diffusers LoRA format (LoraConfig in the "
-        "header); load with `BriaFiboPipeline.load_lora_weights(path)`. This is also what ComfyUI "
+        f"header); load with `{pipeline_class}.load_lora_weights(path)`. This is also what ComfyUI "
         "custom nodes that run FIBO load (they call diffusers); ComfyUI core has no FIBO model.",
-        "",
-        "## Recipe",
-        "",
-        "Bria's FIBO fine-tuning recipe: LoRA on the attention, feed-forward and AdaLN modulation "
-        "layers (lora_alpha = rank, gaussian init), bf16 base weights with float32 LoRA weights, "
-        "FIBO's training resolutions (nine ~1 MP buckets, bilinear resize and center crop), VAE "
-        "latents encoded in float32, the shifted logit-normal timestep sampler. Deliberate "
-        "differences from Bria's script: AdamW (betas 0.9/0.999, weight decay 1e-4, eps 1e-15) at "
-        "the learning rate above instead of Prodigy at 1.0, because the Tailored Generation API's "
-        "parameters are AdamW's; the loss is the mean over the global batch whatever the number of "
-        "GPUs (Bria's script scales it with the world size).",
-        "",
-        "## Prompts",
-        "",
-        "Serialise structured prompts as FIBO does: compact JSON (no spaces after `,` and `:`, "
-        "non-ASCII escaped, e.g. `ujson.dumps(prompt, escape_forward_slashes=False)`), with "
-        '`aesthetics.preference_score` and `aesthetics.aesthetic_score` set (Bria uses "very high").',
+    ]
+    if pipeline_class == "BriaFiboPipeline":  # FIBO's reference recipe and prompt format
+        lines += [
+            "",
+            "## Recipe",
+            "",
+            "Bria's FIBO fine-tuning recipe: LoRA on the attention, feed-forward and AdaLN modulation "
+            "layers (lora_alpha = rank, gaussian init), bf16 base weights with float32 LoRA weights, "
+            "FIBO's training resolutions (nine ~1 MP buckets, bilinear resize and center crop), VAE "
+            "latents encoded in float32, the shifted logit-normal timestep sampler. Deliberate "
+            "differences from Bria's script: AdamW (betas 0.9/0.999, weight decay 1e-4, eps 1e-15) at "
+            "the learning rate above instead of Prodigy at 1.0, because the Tailored Generation API's "
+            "parameters are AdamW's; the loss is the mean over the global batch whatever the number of "
+            "GPUs (Bria's script scales it with the world size).",
+            "",
+            "## Prompts",
+            "",
+            "Serialise structured prompts as FIBO does: compact JSON (no spaces after `,` and `:`, "
+            "non-ASCII escaped, e.g. `ujson.dumps(prompt, escape_forward_slashes=False)`), with "
+            '`aesthetics.preference_score` and `aesthetics.aesthetic_score` set (Bria uses "very high").',
+        ]
+    lines += [
         "",
         "## Trigger",
         "",
@@ -347,11 +361,17 @@ def model_card(
 def model_card_for(
     model: Any, project: Any | None, *, images_count: int, base_model: str, step: int | None, rank: int | None
 ) -> str:
-    """The model card of ``model`` (a tailored model record) in ``project`` at ``step``."""
+    """The model card of ``model`` (a tailored model record) in ``project`` at ``step``, naming its
+    base-model family and the weights it was trained on (``model.base_weights`` when recorded)."""
+    family = family_spec(getattr(model, "training_version", None) or "fibo")
     return model_card(
         name=model.name,
         description=model.description,
-        base_model=base_model,
+        base_model=getattr(model, "base_weights", None) or base_model,
+        base_model_name=family.card_name,
+        base_model_card=f"https://huggingface.co/{family.hub_id}",
+        licence=family.card_licence,
+        pipeline_class=family.pipeline_class,
         parameters=model.training_parameters,
         images_count=images_count,
         step=step,

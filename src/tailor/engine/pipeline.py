@@ -1,34 +1,70 @@
-"""Load the base FIBO pipeline from a hub id, a local diffusers directory, or the tiny model."""
+"""Load a family's base pipeline from a hub id, a local diffusers directory, or the tiny model.
+
+Which weights a family loads: ``TAILOR_BASE_MODELS`` (``family=weights``, comma-separated), else
+``TAILOR_BASE_MODEL`` for FIBO, else 'tiny' for every family when ``TAILOR_BASE_MODEL`` is
+'tiny' (development) and the family's hub id otherwise. ``TAILOR_FIBO2_TURBO`` names the turbo
+weights FIBO 2 models are served with.
+"""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tailor.config import Settings
-
-if TYPE_CHECKING:
-    from diffusers import BriaFiboPipeline
+from tailor.engine.families import FAMILIES, Family, get_family
+from tailor.engine.families.fibo import FIBO
 
 log = logging.getLogger(__name__)
 
-LICENCE_NOTE = (
-    "FIBO's weights are published by Bria under CC BY-NC 4.0 (non-commercial use); "
-    "accept the licence on the model page before downloading"
-)
+LICENCE_NOTE = FIBO.licence
 
 
 class BaseModelUnavailable(RuntimeError):
     """The configured base model cannot be loaded; the message says what to set."""
 
 
-def is_tiny(settings: Settings) -> bool:
-    """True when the configured base model is the tiny development model."""
+def family_weights(settings: Settings) -> dict[str, str]:
+    """``TAILOR_BASE_MODELS`` parsed: family name -> weights; raises BaseModelUnavailable if malformed."""
+    out: dict[str, str] = {}
+    for part in settings.base_models.split(","):
+        if not part.strip():
+            continue
+        name, sep, weights = part.partition("=")
+        name, weights = name.strip(), weights.strip()
+        if not sep or not weights or name not in FAMILIES:
+            raise BaseModelUnavailable(
+                f"TAILOR_BASE_MODELS entry {part.strip()!r} must be family=weights with a family among "
+                f"{', '.join(FAMILIES)}"
+            )
+        out[name] = weights
+    return out
+
+
+def weights_name(settings: Settings, family: Family = FIBO, *, turbo: bool = False) -> str:
+    """The configured weights of ``family`` (its turbo weights with ``turbo``): hub id, dir or 'tiny'."""
+    if turbo:
+        return family.spec.turbo_weights(settings)
+    named = family_weights(settings).get(family.name)
+    if named:
+        return named
+    if family is FIBO:
+        return settings.base_model.strip()
+    return "tiny" if settings.base_model.strip() == "tiny" else family.hub_id
+
+
+def serves_turbo(settings: Settings, family: Family) -> bool:
+    """Whether models of ``family`` are served with its turbo weights."""
+    return bool(weights_name(settings, family, turbo=True))
+
+
+def is_tiny(settings: Settings, family: Family = FIBO, *, turbo: bool = False) -> bool:
+    """True when ``family``'s configured weights are the tiny development model."""
     from tailor.engine.tiny import TINY_NAME
 
-    name = settings.base_model.strip()
-    return name == "tiny" or Path(name).name == TINY_NAME
+    name = weights_name(settings, family, turbo=turbo)
+    return name == "tiny" or Path(name).name.startswith((TINY_NAME, family.tiny_name))
 
 
 def resolve_device(settings: Settings) -> str:
@@ -70,26 +106,27 @@ def _looks_like_path(name: str) -> bool:
     return name.startswith(("/", "./", "../", "~")) or Path(name).expanduser().exists()
 
 
-def model_source(settings: Settings) -> str:
+def model_source(settings: Settings, family: Family = FIBO, *, turbo: bool = False) -> str:
     """Where ``from_pretrained`` reads from: the tiny model's directory, a local dir, or a hub id."""
-    name = settings.base_model.strip()
+    name = weights_name(settings, family, turbo=turbo)
     if name == "tiny":
         from tailor.engine.tiny import ensure_tiny_model
 
-        return str(ensure_tiny_model(settings.models_dir))
+        return str(ensure_tiny_model(settings.models_dir, None if family is FIBO else family, turbo=turbo))
     if _looks_like_path(name):
         path = Path(name).expanduser()
         if not (path / "model_index.json").is_file():
             raise BaseModelUnavailable(
-                f"TAILOR_BASE_MODEL={name!r} is not a diffusers model directory (no model_index.json "
-                "there). Set TAILOR_BASE_MODEL to a directory saved with save_pretrained, to the hub id "
-                "'briaai/FIBO', or to 'tiny' for the small random-weight development model."
+                f"the {family.title} weights {name!r} are not a diffusers model directory (no "
+                "model_index.json there). Set TAILOR_BASE_MODEL (FIBO) or TAILOR_BASE_MODELS "
+                f"(family=weights) to a directory saved with save_pretrained, to the hub id "
+                f"{family.hub_id!r}, or to 'tiny' for the small random-weight development model."
             )
         return str(path)
     return name
 
 
-def _hub_error(name: str, exc: BaseException) -> BaseModelUnavailable:
+def _hub_error(name: str, exc: BaseException, family: Family = FIBO) -> BaseModelUnavailable:
     text = f"{type(exc).__name__}: {exc}"
     chain = [exc, exc.__cause__, exc.__context__]
     gated = any(type(e).__name__ == "GatedRepoError" for e in chain if e is not None) or any(
@@ -106,8 +143,8 @@ def _hub_error(name: str, exc: BaseException) -> BaseModelUnavailable:
             "unknown repository, or not in the local cache); for a gated repository set HF_TOKEN"
         )
     return BaseModelUnavailable(
-        f"cannot load base model: {why}. {LICENCE_NOTE}. Alternatives: set TAILOR_BASE_MODEL to a local "
-        f"diffusers directory, or to 'tiny' for development. ({text[:300]})"
+        f"cannot load base model: {why}. {family.licence}. Alternatives: set TAILOR_BASE_MODEL (or "
+        f"TAILOR_BASE_MODELS) to a local diffusers directory, or to 'tiny' for development. ({text[:300]})"
     )
 
 
@@ -130,19 +167,20 @@ def check_memory(settings: Settings, device: str, what: str, **plan_args: Any) -
     memory.ensure_fits(plan, available, device, limit=limit)
 
 
-def load_pipeline(settings: Settings, *, plan: bool = True) -> BriaFiboPipeline:
-    """Load ``BriaFiboPipeline`` per ``settings.base_model``, on the chosen device and dtype;
+def load_pipeline(
+    settings: Settings, family: Family | str = FIBO, *, turbo: bool = False, plan: bool = True
+) -> Any:
+    """Load ``family``'s pipeline (its turbo weights with ``turbo``) on the chosen device and dtype;
     ``plan``: first check that a warm generation pipeline fits the device (training checks its
     own plan instead)."""
-    from diffusers import BriaFiboPipeline
-
-    source = model_source(settings)
+    family = get_family(family) if isinstance(family, str) else family
+    source = model_source(settings, family, turbo=turbo)
     device = resolve_device(settings)
     dtype = resolve_dtype(device, settings.dtype)
-    if plan and not is_tiny(settings):
+    if plan and family is FIBO and not is_tiny(settings, family, turbo=turbo):  # the plan is of FIBO
         check_memory(settings, device, "generation")
     try:
-        pipe = BriaFiboPipeline.from_pretrained(source, dtype=dtype)
+        pipe = family.load(source, dtype)
     except BaseModelUnavailable:
         raise
     except Exception as e:  # hub/network/cache errors come in many types
@@ -150,12 +188,13 @@ def load_pipeline(settings: Settings, *, plan: bool = True) -> BriaFiboPipeline:
             raise BaseModelUnavailable(
                 f"cannot load base model from {source!r}: {type(e).__name__}: {e}"
             ) from e
-        raise _hub_error(source, e) from e
+        raise _hub_error(source, e, family) from e
+    family.after_load(pipe, is_tiny(settings, family, turbo=turbo))
     check_dtype(pipe, dtype)
     pipe.set_progress_bar_config(disable=True)
     if settings.cpu_offload and device.startswith("cuda"):
         pipe.enable_model_cpu_offload(device=device)
     else:
         pipe.to(device)
-    log.info("loaded base model %s on %s (%s)", settings.base_model, device, dtype)
+    log.info("loaded %s weights %s on %s (%s)", family.title, source, device, dtype)
     return pipe

@@ -67,7 +67,7 @@ _CORPUS_WORDS = (
 )
 
 
-def _corpus() -> list[str]:
+def corpus() -> list[str]:
     words = _CORPUS_WORDS.split()
     lines = [" ".join(words[i : i + 12]) for i in range(0, len(words), 12)]
     return lines + ['{"' + w + '": "' + w + '"}' for w in words]
@@ -87,7 +87,7 @@ def build_tokenizer() -> Any:
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    tok.train_from_iterator(_corpus(), trainer=trainer)
+    tok.train_from_iterator(corpus(), trainer=trainer)
     return PreTrainedTokenizerFast(
         tokenizer_object=tok, pad_token="<pad>", eos_token="<|end_of_text|>", model_max_length=3000
     )
@@ -156,21 +156,31 @@ def _is_built(path: Path) -> bool:
     return (path / "model_index.json").is_file()
 
 
-def ensure_tiny_model(models_dir: Path) -> Path:
-    """Build (once, under a file lock, atomically) and save the tiny model; return its directory."""
+def ensure_tiny_model(models_dir: Path, family: Any = None, *, turbo: bool = False) -> Path:
+    """Build (once, under a file lock, atomically) and save a tiny model; return its directory.
+
+    ``family`` (a ``tailor.engine.families.Family``) defaults to FIBO; ``turbo`` builds the
+    family's tiny turbo stand-in: the same architecture with other random weights."""
     models_dir = Path(models_dir)
-    target = models_dir / TINY_NAME
+    name = TINY_NAME if family is None else family.tiny_name
+    seed = TINY_SEED
+    if turbo:
+        name, seed = f"{name}-turbo", TINY_SEED + 1
+    target = models_dir / name
     if _is_built(target):
         return target
     models_dir.mkdir(parents=True, exist_ok=True)
-    with open(models_dir / f".{TINY_NAME}.lock", "w") as lock:
+    with open(models_dir / f".{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             if _is_built(target):
                 return target
-            tmp = Path(tempfile.mkdtemp(prefix=f".{TINY_NAME}-", dir=models_dir))
+            tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=models_dir))
             try:
-                build_tiny_pipeline().save_pretrained(tmp, safe_serialization=True)
+                if family is None:
+                    build_tiny_pipeline().save_pretrained(tmp, safe_serialization=True)
+                else:
+                    family.save_tiny(family.build_tiny(seed), tmp)
                 if target.exists():  # a leftover without model_index.json
                     shutil.rmtree(target)
                 os.replace(tmp, target)

@@ -15,10 +15,11 @@ from typing import TypeVar
 from sqlalchemy.orm import Session
 
 from tailor.bridge.prompts import validate_structured_prompt
-from tailor.domain import models as rules
+from tailor.config import Settings
 from tailor.domain import moderation
 from tailor.domain.enums import ModelStatus
 from tailor.domain.errors import InvalidInput, NotFound, PreconditionFailed
+from tailor.domain.families import FAMILY_SPECS, FamilySpec, family_spec
 from tailor.domain.jobs import (
     GENERATE_IMAGE,
     SEED_MAX,
@@ -39,6 +40,7 @@ from tailor.store.tables import GenerationRequest, TailoredModel
 
 P = TypeVar("P")
 
+STEPS_FIELD, GUIDANCE_FIELD = "steps_num", "guidance_scale"
 MODEL_FIELD = "tailored_model_id"
 
 
@@ -56,8 +58,8 @@ def parse_model_id(raw: str | int) -> int:
 
 
 def servable_model(session: Session, organization_id: int, model_id: int) -> tuple[TailoredModel, str | None]:
-    """The organization's model, checked to be able to serve (Completed, trained on FIBO, with an
-    adapter), and the visual schema it generates with."""
+    """The organization's model, checked to be able to serve (Completed, trained on a base-model
+    family this server knows, with an adapter), and the visual schema it generates with."""
     found = caption_store.model_with_schema(session, organization_id, model_id)
     if found is None or found[0].status == ModelStatus.Deleted:
         raise NotFound(f"tailored model {model_id} not found", field=MODEL_FIELD)
@@ -67,15 +69,37 @@ def servable_model(session: Session, organization_id: int, model_id: int) -> tup
             f"tailored model {model_id} is {model.status}; only Completed models can generate",
             field=MODEL_FIELD,
         )
-    if (model.training_version or "") != rules.FIBO_VERSION:
+    if (model.training_version or "") not in FAMILY_SPECS:
         raise PreconditionFailed(
-            f"tailored model {model_id} was not trained on FIBO "
+            f"tailored model {model_id} was not trained on a base model this server serves "
+            f"({', '.join(FAMILY_SPECS)}) "
             f"(training_version={model.training_version!r}); use /v1/text-to-image/tailored/{model_id}",
             field=MODEL_FIELD,
         )
     if checkpoint_store.serving_adapter(session, model) is None:
         raise PreconditionFailed(f"tailored model {model_id} has no trained adapter", field=MODEL_FIELD)
     return model, schema
+
+
+def serving_values(
+    settings: Settings, family: FamilySpec, steps: int | None, guidance: float | None
+) -> tuple[int, float]:
+    """``steps_num`` and ``guidance_scale`` for a model of ``family``: the defaults of the checkpoint
+    that serves it (FIBO 2 turbo: 4 steps, no guidance) when absent, else checked against its range."""
+    turbo = bool(family.turbo_weights(settings))
+    serving = family.serving_for(turbo)
+    label = f"{family.name}{' turbo' if turbo else ''}"
+    if steps is None:
+        steps = serving.default_steps
+    lo, hi = serving.steps_range
+    if not lo <= steps <= hi:
+        raise InvalidInput(f"must be between {lo} and {hi} for {label} models", field=STEPS_FIELD)
+    if guidance is None:
+        guidance = serving.default_guidance
+    glo, ghi = serving.guidance_range
+    if not glo <= guidance <= ghi:
+        raise InvalidInput(f"must be between {glo:g} and {ghi:g} for {label} models", field=GUIDANCE_FIELD)
+    return steps, float(guidance)
 
 
 def _valid(structured_prompt: str | None) -> str | None:
@@ -125,14 +149,22 @@ def submit_image(
     images: list[str],
     webhook_url: str | None,
     moderate_prompt: bool = False,
+    steps_num: int | None = None,
+    guidance_scale: float | None = None,
 ) -> GenerationRequest:
-    """``/v2/image/generate[/tailored]``: a tailored model's image when ``payload.model_id`` is set.
-    ``moderate_prompt`` (the request's prompt_content_moderation) runs the prompt check."""
+    """``/v2/image/generate[/tailored]``: a tailored model's image when ``payload.model_id`` is set
+    (its ``steps_num`` and ``guidance_scale`` defaulted and checked per family by
+    :func:`serving_values`; the base model's are in ``payload``). ``moderate_prompt`` (the
+    request's prompt_content_moderation) runs the prompt check."""
     if moderate_prompt:
         moderation.check_prompt(payload.prompt, moderation.terms_of(rt.settings.moderation_blocked_terms))
     payload = dataclasses.replace(payload, structured_prompt=_valid(payload.structured_prompt))
     if payload.model_id is not None:
-        servable_model(session, principal.organization_id, payload.model_id)
+        model, _schema = servable_model(session, principal.organization_id, payload.model_id)
+        steps, guidance = serving_values(
+            rt.settings, family_spec(model.training_version), steps_num, guidance_scale
+        )
+        payload = dataclasses.replace(payload, steps_num=steps, guidance_scale=guidance)
     refs = store_reference_images(rt, principal.organization_id, images)
     payload = dataclasses.replace(payload, image_keys=refs.keys, image_urls=refs.urls)
     return _submit(

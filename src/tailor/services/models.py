@@ -22,6 +22,7 @@ from tailor.domain.enums import (
     TrainingMode,
 )
 from tailor.domain.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from tailor.domain.families import DEFAULT_FAMILY, FAMILY_SPECS
 from tailor.domain.jobs import TRAIN_MODEL, TrainModel
 from tailor.jobs.queue import JobQueue, enqueue
 from tailor.services import quotas
@@ -68,14 +69,30 @@ def create_model(
     training_mode: str = TrainingMode.fully_automated,
     description: str | None = None,
     custom_metadata: Any = None,
+    training_version: str | None = None,
 ) -> TailoredModel:
+    """A new model of ``dataset_id``, trained on the base-model family ``training_version``
+    (``fibo`` by default; ``fibo-2`` is Tailor's extension of Bria's values)."""
     name = _name(name)
     metadata = rules.custom_metadata(custom_metadata) if custom_metadata is not None else None
     if training_mode not in {m.value for m in TrainingMode}:
         raise InvalidInput("training_mode must be fully_automated or expert", field="training_mode")
+    family = training_version or DEFAULT_FAMILY
+    if family not in FAMILY_SPECS:
+        raise InvalidInput(
+            f"training_version must be one of {', '.join(FAMILY_SPECS)} (got {family!r})",
+            field="training_version",
+        )
     dataset = store.get_dataset(session, organization_id, dataset_id)
     if dataset is None:
         raise NotFound(f"dataset {dataset_id} not found")
+    project = store.get_project(session, organization_id, dataset.project_id)
+    if project is not None and project.training_version and project.training_version != family:
+        raise Conflict(
+            f"project {project.id} is locked to training_version {project.training_version!r}; "
+            f"a {family!r} model needs another project",
+            field="training_version",
+        )
     return store.add_model(
         session,
         organization_id=organization_id,
@@ -85,7 +102,7 @@ def create_model(
         description=description,
         status=ModelStatus.Created.value,
         training_mode=training_mode,
-        training_version=rules.FIBO_VERSION,
+        training_version=family,
         custom_metadata=metadata,
     )
 
@@ -209,13 +226,19 @@ def start_training(
     quotas.check(session, organization_id, quotas.ACTIVE_TRAININGS, max_active)
     model.status = rules.transition(model.status, ModelStatus.InProgress)
     model.training_parameters = chosen.to_dict()
-    model.training_version = rules.FIBO_VERSION
+    model.training_version = model.training_version or DEFAULT_FAMILY
     model.visual_schema = dataset.visual_schema
     model.caption_prefix = dataset.caption_prefix
     model.error = None
     model.training_progress = rules.training_progress(0, chosen.total_training_steps)
     if project is not None:
-        project.training_version = rules.FIBO_VERSION
+        if project.training_version and project.training_version != model.training_version:
+            raise Conflict(
+                f"project {project.id} is locked to training_version {project.training_version!r}; "
+                f"model {model.id} is {model.training_version!r}",
+                field="training_version",
+            )
+        project.training_version = model.training_version
     job = enqueue(session, TRAIN_MODEL, TrainModel(model_id=model.id), organization_id=organization_id)
     model.job_id = job.id
     session.flush()

@@ -169,6 +169,8 @@ class TailoredModel(Base, Timestamps):
     status: Mapped[str] = mapped_column(String(16), default="Created")
     training_mode: Mapped[str] = mapped_column(String(32), default="fully_automated")
     training_version: Mapped[str | None] = mapped_column(String(32), default="fibo")
+    # the weights the adapter was trained on (hub id or local directory), set when training completes
+    base_weights: Mapped[str | None] = mapped_column(String(500))
     training_parameters: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     training_progress: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     active_model_version: Mapped[int | None] = mapped_column(Integer)

@@ -17,6 +17,7 @@ ROUTERS: list[str] = [
     "tailor.api.routes.v1.dataset_download",
     "tailor.api.routes.v1.legacy",
     "tailor.api.routes.v2.image",
+    "tailor.api.routes.v2.edit",
     "tailor.api.routes.v2.status",
     "tailor.api.routes.v2.structured_prompt",
     "tailor.api.routes.v2.structured_prompt_tailored",

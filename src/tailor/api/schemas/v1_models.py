@@ -29,6 +29,12 @@ class ModelCreate(BaseModel):
     custom_metadata: str | dict[str, Any] | None = Field(
         None, description="Free text kept with the model (a JSON object is stored as its JSON text)."
     )
+    training_version: str | None = Field(
+        None,
+        max_length=32,
+        description="Tailor's extension of Bria's values: the base-model family to train on, 'fibo' "
+        "(default) or 'fibo-2'. A project holds models of one family.",
+    )
 
 
 class UploadProjectParameters(BaseModel):
@@ -107,6 +113,7 @@ def render_model(
         "training_mode": model.training_mode,
         "training_version": model.training_version,
         "generation_prefix": generation_prefix(model.training_version, model.caption_prefix),
+        "base_weights": model.base_weights,
         "project_id": model.project_id,
         "dataset_id": model.dataset_id,
         "active_model_version": render_version(model.active_model_version),

@@ -49,8 +49,16 @@ class TailoredImageRequest(_GenerateCommon):
     tailored_model_influence: float = Field(
         1.0, ge=0.0, le=1.5, description="Strength of the tailored model (LoRA scale)."
     )
-    guidance_scale: float = Field(5, ge=3, le=5, description="Adherence to the prompt (3-5).")
-    steps_num: int = Field(50, ge=20, le=50, description="Denoising steps (20-50).")
+    guidance_scale: float | None = Field(
+        None,
+        description="Adherence to the prompt. fibo models: 3-5 (default 5); fibo-2: 1-5 (default 5; "
+        "served on turbo weights: default 1, no guidance).",
+    )
+    steps_num: int | None = Field(
+        None,
+        description="Denoising steps. fibo models: 20-50 (default 50); fibo-2: 10-50 (default 30; "
+        "served on turbo weights: 1-8, default 4).",
+    )
 
     def model_id(self) -> int:
         """``tailored_model_id`` as an integer id (parsed and bounded by ``IdText``)."""

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import os
 import shutil
 import tempfile
@@ -37,6 +38,8 @@ import torch
 from PIL import Image, ImageOps
 
 from tailor.engine import fibo_recipe as recipe
+from tailor.engine.families import Family
+from tailor.engine.families.fibo import FIBO
 
 MAX_SEQUENCE_LENGTH = recipe.MAX_SEQUENCE_LENGTH
 # changes whenever the preprocessing changes, so that latents made another way are never reused
@@ -104,9 +107,14 @@ class CacheReport:
         return (self.latents_bytes + self.text_bytes) / max(1, self.images)
 
 
-def bucket_for(width: int, height: int, tiny: bool) -> tuple[int, int]:
-    """FIBO's training resolution for an image of this size (tiny buckets for the tiny model)."""
-    return recipe.training_resolution(width, height, tiny=tiny)
+def bucket_for(width: int, height: int, tiny: bool, family: Family = FIBO) -> tuple[int, int]:
+    """The family's training resolution for an image of this size (tiny buckets for the tiny
+    model): FIBO's reference table, else the family's size closest in aspect ratio."""
+    if family is FIBO:
+        return recipe.training_resolution(width, height, tiny=tiny)
+    table = family.tiny_sizes if tiny else family.sizes
+    ratio = math.log(width / height)
+    return min(table.values(), key=lambda wh: abs(math.log(wh[0] / wh[1]) - ratio))
 
 
 def load_rgb(data: bytes) -> Image.Image:
@@ -172,30 +180,24 @@ def vae_in_float32(pipe: Any) -> Iterator[None]:
 
 
 @torch.no_grad()
-def encode_image(pipe: Any, pixels: torch.Tensor) -> torch.Tensor:
+def encode_image(pipe: Any, pixels: torch.Tensor, family: Family = FIBO) -> torch.Tensor:
     """Normalised VAE latents [C, h, w] of one image (the space the transformer denoises)."""
-    vae = pipe.vae
-    x = pixels[None, :, None].to(device=vae.device, dtype=vae.dtype)
-    lat = vae.encode(x).latent_dist.mean[:, :, 0].float()
-    mean = torch.tensor(vae.config.latents_mean, device=lat.device).view(1, -1, 1, 1)
-    std = torch.tensor(vae.config.latents_std, device=lat.device).view(1, -1, 1, 1)
-    return ((lat - mean) / std)[0]
+    return family.encode_image(pipe, pixels)
 
 
 @torch.no_grad()
-def encode_caption(pipe: Any, caption: str) -> torch.Tensor:
-    """All hidden states of the text encoder for one caption (already in FIBO's compact form):
-    [layers, tokens, hidden]."""
-    device = pipe.text_encoder.device
-    _, hidden, _ = pipe.get_prompt_embeds(
-        prompt=[caption], max_sequence_length=MAX_SEQUENCE_LENGTH, device=device
-    )
-    return torch.stack([h[0] for h in hidden])
+def encode_caption(pipe: Any, caption: str, family: Family = FIBO) -> torch.Tensor:
+    """The text-encoder states of one caption (already in the family's training form), as the
+    cache stores them (FIBO: every hidden state, [layers, tokens, hidden])."""
+    return family.encode_caption(pipe, caption)
 
 
-def text_state_bytes(pipe: Any, caption: str) -> int:
+def text_state_bytes(pipe: Any, caption: str, family: Family = FIBO) -> int:
     """Bytes the text states of ``caption`` take on disk, from its token count (no encoding),
-    plus room for the file's header."""
+    plus room for the file's header. Other families: not known before encoding (the budget then
+    counts the files written)."""
+    if family is not FIBO:
+        return HEADER_BYTES
     tokens = len(pipe.tokenizer(caption, truncation=True, max_length=MAX_SEQUENCE_LENGTH)["input_ids"])
     cfg = pipe.text_encoder.config
     element = torch.tensor([], dtype=pipe.text_encoder.dtype).element_size()
@@ -240,12 +242,15 @@ def build_examples(
     tiny: bool,
     text_budget: int | None = None,
     report: CacheReport | None = None,
+    family: Family = FIBO,
 ) -> list[Example]:
     """Encode what the cache lacks (the VAE, and the text encoder within ``text_budget`` bytes;
     ``None``: no limit) and list the examples. ``cache_dir`` is this dataset's cache; the entries
     of another base model, and those no example uses, are removed."""
     report = report if report is not None else CacheReport()
     dtype = str(pipe.transformer.dtype)
+    if family is not FIBO:  # FIBO's cache keys are kept as they were
+        model_id = f"{family.name}:{model_id}"
     root = Path(cache_dir) / model_key(model_id, dtype)
     if Path(cache_dir).is_dir():  # the base model changed: its cache goes
         _remove_unused(Path(cache_dir), {root})
@@ -256,22 +261,24 @@ def build_examples(
     spent = 0
     with vae_in_float32(pipe):
         for item in items:
-            caption = recipe.training_caption(item.caption)
+            caption = family.training_caption(item.caption)
             lat_path = lat_dir / (_key(PREPROCESS_VERSION, item.image_hash()) + ".safetensors")
             size = _latents_meta(lat_path) if lat_path.exists() else None
             if size is None:
                 img = load_rgb(item.data())
-                size = bucket_for(img.width, img.height, tiny)
+                size = bucket_for(img.width, img.height, tiny, family)
                 meta = {"width": str(size[0]), "height": str(size[1])}
-                _save_atomic({"latents": encode_image(pipe, to_bucket(img, size))}, lat_path, meta)
+                _save_atomic({"latents": encode_image(pipe, to_bucket(img, size), family)}, lat_path, meta)
                 del img
                 report.encoded_images += 1
             used_lat.add(lat_path)
             report.latents_bytes += _file_size(lat_path)
 
-            txt_path: Path | None = txt_dir / (_key(str(MAX_SEQUENCE_LENGTH), caption) + ".safetensors")
+            txt_path: Path | None = txt_dir / (
+                _key(str(family.max_sequence_length), caption) + ".safetensors"
+            )
             assert txt_path is not None
-            need = _file_size(txt_path) if txt_path.exists() else text_state_bytes(pipe, caption)
+            need = _file_size(txt_path) if txt_path.exists() else text_state_bytes(pipe, caption, family)
             report.estimated_text_bytes.append(need)
             if text_budget is not None and txt_path not in used_txt and spent + need > text_budget:
                 txt_path = None
@@ -279,7 +286,7 @@ def build_examples(
             else:
                 if txt_path not in used_txt:
                     if not txt_path.exists():
-                        _save_atomic({"hidden_states": encode_caption(pipe, caption)}, txt_path)
+                        _save_atomic({"hidden_states": encode_caption(pipe, caption, family)}, txt_path)
                         report.encoded_captions += 1
                     spent += _file_size(txt_path)
                     used_txt.add(txt_path)

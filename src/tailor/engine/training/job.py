@@ -56,6 +56,7 @@ class Plan:
     lr_scheduler: str
     warmup_steps: int
     captions: list[tuple[str, str, str]]  # (blob key, sha256, caption)
+    family: str = "fibo"  # the model's training_version: the base-model family it trains on
 
 
 def _plan(ctx: JobContext, model_id: int) -> Plan | None:
@@ -76,6 +77,7 @@ def _plan(ctx: JobContext, model_id: int) -> Plan | None:
         captions = [(i.blob_key, i.sha256, i.caption) for i in images if i.caption]
         blob_prefix = model.blob_prefix
         dataset_id = model.dataset_id
+        family = model.training_version or "fibo"
     if not captions:
         raise PermanentJobError("the dataset has no captioned images", code=412)
     st = ctx.settings
@@ -91,6 +93,7 @@ def _plan(ctx: JobContext, model_id: int) -> Plan | None:
         lr_scheduler=params.lr_scheduler,
         warmup_steps=params.warmup_steps,
         captions=captions,
+        family=family,
     )
 
 
@@ -170,6 +173,7 @@ class TrainingJob:
         checkpoint when there is one."""
         import torch
 
+        from tailor.engine.families import get_family
         from tailor.engine.pipeline import (
             BaseModelUnavailable,
             check_memory,
@@ -178,7 +182,6 @@ class TrainingJob:
             model_source,
             resolve_device,
         )
-        from tailor.engine.resolutions import size_for
         from tailor.engine.training.data import (
             CacheReport,
             Item,
@@ -190,9 +193,10 @@ class TrainingJob:
 
         st = self.ctx.settings
         device = resolve_device(st)
-        tiny = is_tiny(st)
+        family = get_family(plan.family)
+        tiny = is_tiny(st, family)
         self._report(0, plan.total_steps, None, None, force=True)
-        if not tiny:
+        if not tiny and family.name == "fibo":  # the memory plan is of FIBO's architecture
             try:  # the whole run's peak, before anything is loaded: fail now rather than OOM later
                 check_memory(
                     st,
@@ -205,7 +209,8 @@ class TrainingJob:
             except BaseModelUnavailable as e:
                 raise PermanentJobError(f"model {self.model_id}: {e}", code=507) from e
         # the trainer manages devices itself: never under accelerate's offload hooks
-        pipe: Any = load_pipeline(st.model_copy(update={"cpu_offload": False}), plan=False)
+        pipe: Any = load_pipeline(st.model_copy(update={"cpu_offload": False}), family, plan=False)
+        self.base_weights = model_source(st, family)
         blobs = self.ctx.blobs
 
         def fetch(key: str) -> Callable[[], bytes]:
@@ -222,10 +227,11 @@ class TrainingJob:
             pipe,
             items,
             dataset_cache_dir(root, plan.dataset_id),
-            model_source(st),
+            self.base_weights,
             tiny=tiny,
             text_budget=st.training_text_cache_bytes,
             report=self.cache_report,
+            family=family,
         )
         log.info(
             "model %s: %d images cached (%.1f MB latents, %.1f MB text states for %d captions, "
@@ -243,7 +249,8 @@ class TrainingJob:
             pipe.vae.to("cpu")
             torch.cuda.empty_cache()
         self.sample_caption = plan.captions[0][2]
-        self.sample_size = size_for("1:1", tiny)
+        self.sample_size = family.size_for("1:1", tiny)
+        self.family = family
         self.serve_dtype = torch.bfloat16 if device.startswith("cuda") else None
         self.device = device
         config = TrainConfig(
@@ -258,7 +265,7 @@ class TrainingJob:
             gradient_checkpointing=st.training_gradient_checkpointing,
             deterministic=st.training_deterministic,
         )
-        trainer = Trainer(pipe, examples, config, device=device)
+        trainer = Trainer(pipe, examples, config, device=device, family=family)
         self._resume(trainer)
         self.blob_prefix = plan.blob_prefix
         return trainer
@@ -443,7 +450,7 @@ class TrainingJob:
             model,
             project,
             images_count=images,
-            base_model=self.ctx.settings.base_model,
+            base_model=self.base_weights,
             step=step,
             rank=plan.rank,
         )
@@ -451,7 +458,8 @@ class TrainingJob:
         model.adapter_key = final_key
         model.adapter_sha256 = sha256
         model.active_model_version = step
-        model.training_version = rules.FIBO_VERSION
+        model.training_version = self.family.name
+        model.base_weights = self.base_weights
         model.training_progress = rules.training_progress(
             step,
             step,

@@ -3,7 +3,8 @@
 One optimizer step = ``grad_accumulation`` micro-batches of one cached example each. For a
 micro-batch: x0 = the image's latents, noise ~ N(0, I), sigma from FIBO's shifted logit-normal,
 x_t = sigma * noise + (1 - sigma) * x0, and the transformer (timestep = 1000 * sigma, conditioned on
-the caption's cached text-encoder states) is trained to predict the velocity noise - x0 (MSE).
+the caption's cached text-encoder states, called as its family says: ``Family.flow_pair``) is
+trained to predict the velocity noise - x0 (MSE).
 LoRA adapters (peft) sit on FIBO's reference targets (``fibo_recipe.LORA_TARGET_MODULES``); only
 they train, in float32, with AdamW (fused on CUDA), gradient clipping and one of diffusers'
 learning-rate schedules. Text states missing from the cache (byte budget) are recomputed.
@@ -27,6 +28,8 @@ from typing import Any
 import torch
 
 from tailor.engine import fibo_recipe as recipe
+from tailor.engine.families import Family
+from tailor.engine.families.fibo import FIBO
 from tailor.engine.training.data import Example, encode_caption
 from tailor.engine.training.schedule import (
     data_order,
@@ -36,7 +39,7 @@ from tailor.engine.training.schedule import (
 )
 
 # LoRA targets: FIBO's reference list (attention, feed-forward, AdaLN modulation linears, proj_out).
-TARGET_MODULES = list(recipe.LORA_TARGET_MODULES)
+TARGET_MODULES = list(FIBO.lora_targets)  # FIBO's; each family declares its own (``lora_targets``)
 
 # TrainConfig fields that shape the run: a checkpoint records them and a resume must match.
 SCHEDULE_FIELDS = (
@@ -90,27 +93,6 @@ class TrainConfig:
         return checkpoint_steps(self.total_steps, self.checkpoint_interval)
 
 
-def _pack(latents: torch.Tensor) -> torch.Tensor:
-    """[B, C, h, w] -> [B, h*w, C] (FIBO's transformer runs without patching)."""
-    b, c, h, w = latents.shape
-    return latents.permute(0, 2, 3, 1).reshape(b, h * w, c)
-
-
-def _image_ids(h: int, w: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
-    ids = torch.zeros(h, w, 3)
-    ids[..., 1] += torch.arange(h)[:, None]
-    ids[..., 2] += torch.arange(w)[None, :]
-    return ids.reshape(h * w, 3).to(device=device, dtype=dtype)
-
-
-def _block_layers(layers: torch.Tensor, n_blocks: int) -> list[torch.Tensor]:
-    """One text-encoder layer per transformer block, chosen as the FIBO pipeline does."""
-    seq = [layers[i][None] for i in range(layers.shape[0])]
-    if len(seq) >= n_blocks:
-        return seq[len(seq) - n_blocks :]
-    return seq + [seq[-1]] * (n_blocks - len(seq))
-
-
 class Trainer:
     """Trains a LoRA adapter on ``pipe.transformer`` from cached examples."""
 
@@ -121,10 +103,12 @@ class Trainer:
         config: TrainConfig,
         *,
         device: str | torch.device | None = None,
+        family: Family = FIBO,
     ) -> None:
         if not examples:
             raise ValueError("training needs at least one example")
         self.pipe = pipe
+        self.family = family
         self.examples = list(examples)
         self.config = config
         self.transformer = pipe.transformer
@@ -153,8 +137,6 @@ class Trainer:
         self.scheduler = make_lr_scheduler(
             self.optimizer, config.lr_scheduler, config.warmup_steps, config.total_steps
         )
-        n = self.transformer.config
-        self.n_blocks = n.num_layers + n.num_single_layers
 
     # --- setup -----------------------------------------------------------------------------
     def _add_lora(self) -> None:
@@ -165,7 +147,7 @@ class Trainer:
             r=cfg.rank,
             lora_alpha=cfg.rank,
             init_lora_weights=recipe.LORA_INIT,
-            target_modules=TARGET_MODULES,
+            target_modules=list(self.family.lora_targets),
         )
         self.transformer.requires_grad_(False)
         with torch.random.fork_rng(devices=[]):
@@ -186,7 +168,7 @@ class Trainer:
         example = self.examples[data_order(self.config.seed, epoch, n)[pos]]
         latents, layers = example.load()
         if layers is None:  # not in the cache (byte budget): recompute on the device
-            layers = encode_caption(self.pipe, example.caption)
+            layers = encode_caption(self.pipe, example.caption, self.family)
         gen = step_generator(self.config.seed, index)
         x0 = latents[None].float()
         noise = torch.randn(x0.shape, generator=gen)
@@ -194,22 +176,12 @@ class Trainer:
         sigma = sample_sigmas(gen, 1, h * w)
         s = sigma.view(-1, 1, 1, 1)
         noisy = s * noise + (1.0 - s) * x0
-        target = _pack(noise - x0).to(self.device)
+        target = noise - x0
 
         dtype = self.transformer.dtype if not self.autocast else torch.bfloat16
         layers = layers.to(self.device, dtype=torch.float32 if not self.autocast else torch.bfloat16)
-        text_layers = _block_layers(layers, self.n_blocks)
-        embeds = torch.cat([layers[-1], layers[-2]], dim=-1)[None]
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
-            pred = self.transformer(
-                hidden_states=_pack(noisy).to(self.device, dtype=dtype),
-                timestep=(sigma * 1000.0).to(self.device, dtype=dtype),
-                encoder_hidden_states=embeds.to(dtype),
-                text_encoder_layers=[t.to(dtype) for t in text_layers],
-                txt_ids=torch.zeros(embeds.shape[1], 3, device=self.device, dtype=dtype),
-                img_ids=_image_ids(h, w, self.device, dtype),
-                return_dict=False,
-            )[0]
+            pred, target = self.family.flow_pair(self.transformer, noisy, target, sigma, layers, dtype)
         return torch.nn.functional.mse_loss(pred.float(), target.float())
 
     def train_step(self) -> float:
@@ -279,16 +251,12 @@ class Trainer:
         """Write the adapter in diffusers LoRA format (plus a ``.json`` LoraConfig sidecar)."""
         import json
 
-        from diffusers import BriaFiboPipeline
-
         state = self.lora_state()
         if dtype is not None:
             state = {k: v.to(dtype) for k, v in state.items()}
         meta = self.lora_config.to_dict()
         meta = {k: (sorted(v) if isinstance(v, set) else v) for k, v in meta.items()}
-        BriaFiboPipeline.save_lora_weights(
-            directory, transformer_lora_layers=state, transformer_lora_adapter_metadata=meta
-        )
+        self.family.save_lora(Path(directory), state, meta)
         path = Path(directory) / "pytorch_lora_weights.safetensors"
         Path(str(path) + ".json").write_text(json.dumps(meta, sort_keys=True, default=str))
         return path
@@ -359,7 +327,7 @@ class Trainer:
                     width=size[0],
                     height=size[1],
                     num_inference_steps=steps,
-                    guidance_scale=5.0,
+                    guidance_scale=self.family.serving.default_guidance,
                     generator=gen,
                 )
             return out.images[0]

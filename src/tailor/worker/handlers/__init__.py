@@ -14,6 +14,7 @@ from tailor.jobs.registry import Registry
 from tailor.services.requests import schedule_webhook
 from tailor.worker.handlers.bulk_upload import bulk_upload, bulk_upload_ended
 from tailor.worker.handlers.caption_image import caption_failed, caption_image
+from tailor.worker.handlers.edit_image import edit_image
 from tailor.worker.handlers.export_dataset import export_dataset
 from tailor.worker.handlers.generate_image import generate_image
 from tailor.worker.handlers.generate_video import generate_video
@@ -30,6 +31,7 @@ def build_registry(extra_modules: Iterable[str] = ()) -> Registry:
     registry = Registry()
     registry.add(kinds.GENERATE_IMAGE, generate_image)
     registry.add(kinds.GENERATE_VIDEO, generate_video)
+    registry.add(kinds.EDIT_IMAGE, edit_image)
     registry.add(kinds.STRUCTURED_PROMPT, structured_prompt)
     registry.add(kinds.TAILORED_STRUCTURED_PROMPT, tailored_structured_prompt)
     registry.add(kinds.CAPTION_IMAGE, caption_image, on_failure=caption_failed)

@@ -27,8 +27,9 @@ from tailor.store.models import get_model_by_id
 PROGRESS_INTERVAL_S = 0.5  # at most this often a progress heartbeat (it also learns of a cancel)
 
 
-def _model_adapter(ctx: JobContext, model_id: int) -> tuple[ServingAdapter, str | None]:
-    """The served adapter and visual schema of a servable model, or a PermanentJobError."""
+def _model_adapter(ctx: JobContext, model_id: int) -> tuple[ServingAdapter, str | None, str]:
+    """The served adapter, visual schema and base-model family of a servable model, or a
+    PermanentJobError."""
     with ctx.sessions() as s:
         model = get_model_by_id(s, model_id)
         if model is None or model.organization_id != ctx.organization_id:
@@ -38,7 +39,7 @@ def _model_adapter(ctx: JobContext, model_id: int) -> tuple[ServingAdapter, str 
         adapter = serving_adapter(s, model)
         if adapter is None:
             raise PermanentJobError(f"tailored model {model_id} has no trained adapter", code=412)
-        return adapter, model.visual_schema
+        return adapter, model.visual_schema, model.training_version or "fibo"
 
 
 def _moderate(ctx: JobContext, image: bytes, what: str) -> None:
@@ -85,7 +86,12 @@ def _encode(png: bytes, output_type: str) -> tuple[bytes, str, str]:
 
 
 def _generate(
-    ctx: JobContext, gen: Generator, payload: GenerateImage, structured: str, adapter: ServingAdapter | None
+    ctx: JobContext,
+    gen: Generator,
+    payload: GenerateImage,
+    structured: str,
+    adapter: ServingAdapter | None,
+    family: str = "fibo",
 ) -> bytes:
     last = [0.0]
 
@@ -106,6 +112,7 @@ def _generate(
             adapter_key=adapter.key if adapter else None,
             adapter_sha256=adapter.sha256 if adapter else None,
             influence=payload.influence,
+            family=family,
         ),
         on_step,
     )
@@ -115,8 +122,9 @@ def generate_image(ctx: JobContext, payload: GenerateImage) -> dict[str, Any]:
     """Generate one image for a v2 request and store it; the result holds its blob key."""
     adapter: ServingAdapter | None = None
     visual_schema = None
+    family = "fibo"
     if payload.model_id is not None:
-        adapter, visual_schema = _model_adapter(ctx, payload.model_id)
+        adapter, visual_schema, family = _model_adapter(ctx, payload.model_id)
     structured = _structured_prompt(ctx, payload, visual_schema)
     ctx.progress(stage="generating")
     try:
@@ -125,7 +133,9 @@ def generate_image(ctx: JobContext, payload: GenerateImage) -> dict[str, Any]:
         raise PermanentJobError(str(e), code=503) from e
     gen.prune_adapters(_live_adapter_keys(ctx))  # never keep a deleted model's adapter loaded
     try:
-        png = _generate(ctx, gen, payload, structured, adapter)
+        png = _generate(ctx, gen, payload, structured, adapter, family)
+    except BaseModelUnavailable as e:  # a family loaded on first use
+        raise PermanentJobError(str(e), code=503) from e
     except AdapterLoadError as e:
         raise PermanentJobError(f"the tailored model's adapter could not be loaded: {e}", code=500) from e
     if payload.moderate_output:

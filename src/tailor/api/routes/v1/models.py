@@ -64,6 +64,7 @@ def create_model(
         training_mode=body.training_mode.value,
         description=body.description,
         custom_metadata=body.custom_metadata,
+        training_version=body.training_version,
     )
     return _one(signer, session, base_url, model)
 

@@ -21,7 +21,7 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     202: {"description": "sync=false (or the wait ran out): `{request_id, status_url}`"},
     400: {"description": "A parameter breaks a rule; the message names it."},
     404: {"description": "Unknown tailored model."},
-    412: {"description": "The tailored model is not Completed, or not trained on FIBO."},
+    412: {"description": "The tailored model is not Completed, or not trained on a served family."},
 }
 
 
@@ -43,9 +43,7 @@ async def generate_tailored(
         prompt=body.prompt,
         structured_prompt=body.structured_prompt,
         negative_prompt=body.negative_prompt,
-        guidance_scale=body.guidance_scale,
         aspect_ratio=body.aspect_ratio.value,
-        steps_num=body.steps_num,
         seed=generation.new_seed(body.seed),
         influence=body.tailored_model_influence,
         moderate_output=body.visual_output_content_moderation,
@@ -54,6 +52,7 @@ async def generate_tailored(
         generation.submit_image, rt, session, principal, payload,
         endpoint="/v2/image/generate/tailored", images=[], webhook_url=body.webhook_url,
         moderate_prompt=body.prompt_content_moderation,
+        steps_num=body.steps_num, guidance_scale=body.guidance_scale,
     )  # fmt: skip
     return await answer(rt, base_url, req, body.sync)
 

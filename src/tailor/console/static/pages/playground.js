@@ -72,7 +72,7 @@ export async function render(root, { params }) {
   const ratio = select("aspect_ratio", RATIOS, "1:1");
   ratio.id = "pg-ratio";
   const seed = h("input", { type: "number", id: "pg-seed", min: 0, step: 1, placeholder: "random" });
-  const steps = h("input", { type: "number", id: "pg-steps", min: 20, max: 50, step: 1, placeholder: "default (50)", "aria-describedby": "pg-steps-hint" });
+  const steps = h("input", { type: "number", id: "pg-steps", min: 1, max: 50, step: 1, placeholder: "default for the model", "aria-describedby": "pg-steps-hint" });
   const negative = h("input", { type: "text", id: "pg-negative", name: "negative_prompt", placeholder: "optional" });
   const modeText = h("span", { id: "pg-mode-text" });
   const clearMode = h("button", { type: "button", class: "secondary", id: "pg-clear" }, "Clear structured prompt and seed");
@@ -87,9 +87,11 @@ export async function render(root, { params }) {
   const syncInfluence = () => {
     influenceOut.textContent = Number(influence.value).toFixed(2);
     influence.disabled = !modelSel.value;
-    // the contract's ranges: 20-50 steps with a tailored model, 35-50 on the base model
-    steps.min = modelSel.value ? 20 : 35;
-    stepsHint.textContent = modelSel.value ? "20 to 50." : "35 to 50 on the base model.";
+    // the contract's ranges: per family with a tailored model, 35-50 on the base model
+    steps.min = modelSel.value ? 1 : 35;
+    stepsHint.textContent = modelSel.value
+      ? "FIBO: 20 to 50 (50); FIBO 2: 10 to 50 (30); FIBO 2 turbo: 1 to 8 (4)."
+      : "35 to 50 on the base model.";
   };
   influence.addEventListener("input", syncInfluence);
   modelSel.addEventListener("change", syncInfluence);
@@ -212,7 +214,7 @@ export async function render(root, { params }) {
       h("figcaption", { class: "body" },
         h("div", {}, item.prompt || "(from a structured prompt)"),
         h("div", { class: "muted" }, describeItem(item)),
-        h("div", { class: "row mt" }, recreate, refine, animateBtn, stopSlot, h("a", { href: item.image_url, download: "", class: "button secondary" }, "Download")),
+        h("div", { class: "row mt" }, item.edit ? null : recreate, item.edit ? null : refine, animateBtn, stopSlot, h("a", { href: item.image_url, download: "", class: "button secondary" }, "Download")),
         note, animErrors,
         item.structured_prompt ? h("details", {}, h("summary", {}, "Structured prompt"), h("pre", {}, pretty(item.structured_prompt))) : null,
         item.structured_prompt ? (() => { const code = asCode(item); return h("details", { class: "as-code" }, h("summary", {}, "As curl / Python"), h("pre", { class: "curl" }, code.curl), h("pre", { class: "python" }, code.python)); })() : null));
@@ -272,8 +274,59 @@ export async function render(root, { params }) {
     }, errors);
   });
 
+  // Editing: images (dropped or chosen; up to 5 with a FIBO 2 model, <image_1>...), an optional mask.
+  const editModels = models.filter((m) => m.training_version === "fibo-2");
+  const editModel = select("edit_model", [["", "Base model (FIBO 2)"], ...editModels.map((m) => [m.id, `${m.name} (#${m.id})`])], "");
+  editModel.id = "ed-model";
+  const editImages = h("input", { type: "file", id: "ed-images", accept: "image/png,image/jpeg,image/webp", multiple: true });
+  const editMask = h("input", { type: "file", id: "ed-mask", accept: "image/png,image/jpeg,image/webp" });
+  const instruction = h("textarea", { id: "ed-instruction", rows: 3, placeholder: "Make it winter; or: put <image_2> into <image_1>" });
+  const editSeed = h("input", { type: "number", id: "ed-seed", min: 0, step: 1, placeholder: "random" });
+  const editErrors = h("div");
+  const editGo = h("button", { type: "submit" }, "Edit image");
+  const drop = h("div", { class: "dropzone", id: "ed-drop" }, "Drop images here, or choose them below.");
+  let dropped = [];
+  drop.addEventListener("dragover", (ev) => ev.preventDefault());
+  drop.addEventListener("drop", (ev) => {
+    ev.preventDefault();
+    dropped = [...ev.dataTransfer.files].filter((f) => f.type.startsWith("image/"));
+    drop.textContent = `${dropped.length} image(s): ${dropped.map((f) => f.name).join(", ")}`;
+  });
+  const asBase64 = (file) => new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result).split(",", 2)[1]);
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(file);
+  });
+  const editForm = h("form", { class: "panel", "aria-labelledby": "ed-title" },
+    h("h2", { id: "ed-title" }, "Edit"),
+    field("Model", editModel, "Editing uses FIBO 2: the base model or a model trained on FIBO 2."),
+    drop, field("Images", editImages, "One image; up to 5 with a tailored model."),
+    field("Mask (optional)", editMask, "White where the image may change; one image only."),
+    field("Instruction", instruction), field("Seed", editSeed),
+    editErrors, h("div", { class: "row mt" }, editGo));
+  editForm.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    editErrors.replaceChildren();
+    const files = dropped.length ? dropped : [...editImages.files];
+    busy(editGo, async () => {
+      const body = { sync: false, images: await Promise.all(files.map(asBase64)), instruction: instruction.value.trim() };
+      if (editMask.files.length) body.mask = await asBase64(editMask.files[0]);
+      if (editSeed.value !== "") body.seed = Number(editSeed.value);
+      if (editModel.value) body.tailored_model_id = editModel.value;
+      const r = await run(editModel.value ? "/v2/image/edit/tailored" : "/v2/image/edit", body);
+      gallery.unshift({
+        image_url: r.image_url, seed: r.seed, structured_prompt: r.structured_prompt,
+        prompt: `edit: ${body.instruction}`, aspect_ratio: "", model: body.tailored_model_id || "", request_id: r.request_id, edit: true,
+      });
+      sessionStorage.setItem(STORE, JSON.stringify(gallery.slice(0, 24)));
+      status.textContent = `Edited (seed ${r.seed ?? "—"}).`;
+      drawGallery();
+    }, editErrors);
+  });
+
   drawGallery();
   syncMode();
   root.append(...page("Playground", [["Projects", "#/projects"]],
-    h("div", { class: "grid2" }, form, h("section", { "aria-labelledby": "gal-title" }, h("h2", { id: "gal-title" }, "Results"), grid))));
+    h("div", { class: "grid2" }, h("div", {}, form, editForm), h("section", { "aria-labelledby": "gal-title" }, h("h2", { id: "gal-title" }, "Results"), grid))));
 }

@@ -51,6 +51,8 @@ export async function render(root, { id }) {
     field("Dataset", select("dataset_id", datasets.map((d) => [d.id, `${d.name} (${d.status})`]), completed[0]?.id),
       "Training needs a completed dataset."),
     field("Training mode", select("training_mode", [["fully_automated", "fully automated"], ["expert", "expert (choose the parameters)"]], "fully_automated")),
+    field("Base model", select("training_version", [["fibo", "FIBO"], ["fibo-2", "FIBO 2 (also edits images)"]], project.training_version || "fibo"),
+      "A project holds models of one base model."),
     field("Description", h("input", { type: "text", name: "description" })),
     mErrors, h("div", { class: "row" }, mSubmit));
   mForm.addEventListener("submit", (ev) => {
