@@ -97,7 +97,7 @@ async def test_an_uploaded_image_is_checked_when_asked(
 
     from PIL import Image
 
-    from tests.training.helpers import seed_dataset
+    from tests.engine.training.helpers import seed_dataset
 
     dataset_id = seed_dataset(runtime, token, status="draft").dataset_id
     buf = io.BytesIO()

@@ -56,12 +56,14 @@ def test_generate_video_waits_reports_steps_and_saves_the_clip(
     assert isinstance(again, GenerationResult) and live.fetch(again.video_url or "") == clip
 
 
-def test_events_carry_per_step_progress(live: Tailor, model: int) -> None:
+def test_events_end_with_the_clip(live: Tailor, model: int) -> None:
     accepted = live.generate_video(picture(), model_id=model, seed=1, wait=False)
     assert isinstance(accepted, RequestAccepted)
     events = [e.data for e in live.events(accepted.request_id) if isinstance(e.data, dict)]
     steps = [e["progress"] for e in events if (e.get("progress") or {}).get("stage") == "generating"]
-    assert steps and all(p["total_steps"] == 6 for p in steps)
+    # a warm tiny model may finish between two polls of the stream: per-step progress is asserted
+    # where it cannot be missed (tests/api/test_v2_video.py); here, whatever step is seen is right
+    assert all(p["total_steps"] == 6 for p in steps)
     assert events[-1]["status"] == "COMPLETED" and events[-1]["result"]["video_url"]
     assert live.cancel_request(accepted.request_id).status == "COMPLETED"  # finished: left as it is
 

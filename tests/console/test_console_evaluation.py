@@ -69,7 +69,7 @@ def _sign_in(page, token: str) -> None:  # type: ignore[no-untyped-def]
 
 def _scored_model(rt: Runtime, dataset_id: int) -> int:
     """A Completed model with two checkpoints and their evaluations, as a training run records them
-    (tests/training/test_evaluation.py trains and scores for real)."""
+    (tests/engine/training/test_evaluation.py trains and scores for real)."""
     scores = {
         None: {"dino": 0.2, "clip_i": 0.3, "clip_t": 0.3, "memorisation": 0.5},
         1: {"dino": 0.5, "clip_i": 0.5, "clip_t": 0.3, "memorisation": 0.8},

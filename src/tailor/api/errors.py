@@ -49,8 +49,18 @@ def error_response(
     return JSONResponse(body, status_code=status, headers={**security, **(headers or {})})
 
 
+_UNION_TAGS = {"str", "int", "float", "bool", "dict", "list", "none", "json-or-python"}
+
+
 def _field_path(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "form")]
+    """The field's dotted name: the request part and pydantic's union-member tags (``str``,
+    ``function-before[...]``, ``literal['best']``) left out."""
+    parts = [
+        str(p)
+        for p in loc
+        if p not in ("body", "query", "path", "header", "form")
+        and not (isinstance(p, str) and ("[" in p or p in _UNION_TAGS))
+    ]
     return ".".join(parts) or "body"
 
 

@@ -67,14 +67,18 @@ async def _train(client: httpx.AsyncClient, auth: dict, runtime: Runtime, datase
 
 
 def _render_base(tiny_dir: Path, prompts: list[str], seeds: list[int]) -> list[Image.Image]:
-    """What the base model renders for the validation set: the trainer's sampling call on a fresh pipeline."""
+    """What the base model renders for the validation set: the trainer's sampling call on a fresh
+    pipeline (prompts and negative prompt as FIBO's reference inference serialises them)."""
     from diffusers import BriaFiboPipeline
+
+    from tailor.engine.families.fibo import FIBO
 
     pipe = BriaFiboPipeline.from_pretrained(tiny_dir)
     pipe.set_progress_bar_config(disable=True)
     return [
         pipe(
-            prompt=p,
+            prompt=FIBO.inference_prompt(p),
+            **FIBO.pipe_kwargs(None),
             width=128,
             height=128,
             num_inference_steps=2,

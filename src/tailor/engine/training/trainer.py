@@ -323,7 +323,8 @@ class Trainer:
             gen = torch.Generator(device="cpu").manual_seed(seed)
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
                 out = self.pipe(
-                    prompt=recipe.inference_prompt(caption),
+                    prompt=self.family.inference_prompt(caption),
+                    **self.family.pipe_kwargs(None),
                     width=size[0],
                     height=size[1],
                     num_inference_steps=steps,
