@@ -15,6 +15,11 @@ weights, with the tiny model's tokenizer. Sections (a registry, ``SECTIONS``; ad
 - ``adapters``: the overhead of switching between two rank-128 adapters (hot-swapped when compiled).
 - ``train``: s/step of LoRA training at rank 128 (1024x1024, 4 micro-batches), peak memory, and
   the projected time of Bria's recipe (1501 steps x 4).
+- ``fibo2_turbo``: FIBO 2's architecture (random weights) served on 4 turbo steps without guidance,
+  s/image at 1024x1024 (``benchmarks/generate.py --family fibo-2 --turbo --random-weights``).
+- ``video``: Wan 2.2 TI2V-5B's architecture (random bf16 weights), s/clip at 704p, 121 frames, and
+  peak memory (``benchmarks/video.py --real-arch``); it needs about 4 minutes more than the budget
+  leaves after the FIBO sections, so run it alone: ``--sections video --budget-s 900``.
 
 Each section records its figures (and the planner's, to compare with what was measured) in one
 JSON document, printed at the end. ``--budget-s`` (default 470) skips sections that would start
@@ -358,6 +363,40 @@ def train(ctx: Context) -> dict[str, Any]:
 
 
 # --- main ---------------------------------------------------------------------------------------
+
+
+def _script(ctx: Context, argv: list[str], timeout_s: float) -> dict[str, Any]:
+    """Run another benchmark script of this folder; its printed figures come back as lines."""
+    import subprocess
+
+    here = Path(__file__).resolve().parent
+    done = subprocess.run(
+        [sys.executable, str(here / argv[0]), *argv[1:]],
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+    )
+    lines = [line for line in done.stdout.splitlines() if line.strip()]
+    out: dict[str, Any] = {"command": " ".join(argv), "returncode": done.returncode, "output": lines[-12:]}
+    if done.returncode:
+        out["stderr"] = done.stderr.strip().splitlines()[-5:]
+    return out
+
+
+@section("fibo2_turbo", 90, "FIBO 2 turbo s/image at 1024², 4 steps, no guidance (benchmarks/generate.py)")
+def fibo2_turbo(ctx: Context) -> dict[str, Any]:
+    if ctx.tiny:  # its own script covers the tiny path; here only the GPU run matters
+        return {"skipped": "GPU only (benchmarks/generate.py --family fibo-2 --turbo runs it on CPU)"}
+    argv = ["generate.py", "--family", "fibo-2", "--turbo", "--random-weights", "--size", "1024"]
+    return _script(ctx, [*argv, "--requests", "4", "--adapters", "2", "--naive-requests", "1"], 600)
+
+
+@section("video", 240, "Wan 2.2 TI2V-5B architecture: s/clip at 704p, 121 frames (benchmarks/video.py)")
+def video(ctx: Context) -> dict[str, Any]:
+    if ctx.tiny:  # the architecture on the meta device: checks the section's wiring quickly
+        return _script(ctx, ["video.py", "--real-arch", "--dry-run"], 300)
+    return _script(ctx, ["video.py", "--real-arch"], 900)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

@@ -24,7 +24,7 @@ def _load() -> object:
 @pytest.mark.slow
 def test_every_section_runs_on_the_tiny_model(tmp_path: Path) -> None:
     gpu = _load()
-    assert list(gpu.SECTIONS) == ["plan", "generate", "adapters", "train"]  # type: ignore[attr-defined]
+    assert list(gpu.SECTIONS) == ["plan", "generate", "adapters", "train", "fibo2_turbo", "video"]  # type: ignore[attr-defined]
     out = tmp_path / "figures.json"
     report = gpu.main(["--tiny", "--sections", "generate,adapters,train", "--steps", "1", "--json", str(out)])  # type: ignore[attr-defined]
     assert json.loads(out.read_text()) == report
@@ -43,3 +43,15 @@ def test_the_dry_run_prints_the_plan() -> None:
     assert plan["training_rank_128_1024_gib"]["total"] > plan["training_rank_128_1024_gib"]["weights"] > 15
     with pytest.raises(SystemExit):
         gpu.main(["--sections", "nope", "--tiny"])  # type: ignore[attr-defined]
+
+
+@pytest.mark.slow
+def test_the_video_and_fibo2_sections_are_wired() -> None:
+    """On CPU the video section builds Wan 2.2 TI2V-5B on the meta device through benchmarks/video.py;
+    FIBO 2 turbo is GPU only (benchmarks/generate.py covers it on CPU)."""
+    gpu = _load()
+    sections = gpu.main(["--tiny", "--sections", "fibo2_turbo,video"])["sections"]  # type: ignore[attr-defined]
+    assert "skipped" in sections["fibo2_turbo"]
+    video = sections["video"]
+    assert video["returncode"] == 0 and video["command"] == "video.py --real-arch --dry-run", video
+    assert any("5.00" in line for line in video["output"]), video["output"]
