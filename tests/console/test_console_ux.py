@@ -152,7 +152,7 @@ def test_the_playground_shows_its_mode_and_recreates_exactly(  # type: ignore[no
     card = page.locator("#gallery .card").first
     card.locator("img").wait_for(timeout=120_000)
     # the result did not load itself into the form: the next prompt is a new image again
-    assert page.locator("#pg-sp").input_value() == "" and page.get_by_label("Seed").input_value() == ""
+    assert page.locator("#pg-sp").input_value() == "" and page.locator("#pg-seed").input_value() == ""
     expect(mode).to_contain_text("New image from the prompt")
     expect(card).to_contain_text("3:4")
     expect(card).to_contain_text("36 steps")

@@ -35,7 +35,7 @@ def test_animate_a_playground_result(page, shot, runtime: Runtime, token: str, t
     page.wait_for_url(re.compile(r"#/projects$"))
     page.goto(f"/console#/playground?model={model}")
     page.get_by_label("Prompt", exact=True).fill("a circle on a plain background")
-    page.get_by_label("Seed").fill("5")
+    page.locator("#pg-seed").fill("5")
     page.get_by_role("button", name="Generate image").click()
     card = page.locator("#gallery .card").first
     card.locator("img").wait_for(timeout=300_000)

@@ -72,7 +72,7 @@ def test_workers_know_their_device_and_release_the_pipeline_for_training(tmp_pat
     resources = Resources(engine_settings(tmp_path, tiny_dir), open_blob_store(f"file://{tmp_path / 'b'}"))
     assert resources.release_generator() is False
     gen = resources.generator()
-    assert resources.loaded_generator is gen and gen.pipe is not None
+    assert resources.loaded_generator is gen and gen.pipe is not None and gen.loaded_families == ["fibo"]
     assert resources.release_generator() is True
-    assert resources.loaded_generator is None and gen.pipe is None
+    assert resources.loaded_generator is None and gen.loaded_families == []
     assert resources.generator() is not gen  # loaded again on the next generation

@@ -40,7 +40,7 @@ def test_hot_swapped_adapters_render_as_loaded_ones_without_new_modules(
 
     gen = make_generator()
     gen.pipe.enable_lora_hotswap(target_rank=8)
-    gen.adapters = AdapterCache(gen.pipe, 4, fetch=blobs.get, hotswap=True)
+    gen.loaded("fibo").adapters = AdapterCache(gen.pipe, 4, fetch=blobs.get, hotswap=True)
     assert gen.generate(req(A)) == expected[A]
     modules = [n for n, _ in gen.pipe.transformer.named_modules()]
     assert gen.generate(req(B)) == expected[B]  # B's weights swapped into A's slot

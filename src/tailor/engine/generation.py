@@ -134,6 +134,11 @@ class Generator:
 
         return fetch
 
+    @property
+    def loaded_families(self) -> list[str]:
+        """The families whose pipelines this generator holds now."""
+        return list(self._loaded)
+
     def release(self) -> None:
         """Drop every loaded pipeline with its adapters (waiting for a generation in progress);
         the next generation loads its family again."""

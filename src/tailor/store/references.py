@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tailor.domain.enums import BulkUploadStatus
+from tailor.domain.enums import BulkUploadStatus, ModelStatus
 from tailor.store.tables import BulkUpload, Checkpoint, GenerationRequest, Image, Job, TailoredModel
 
 OPEN_UPLOADS = (BulkUploadStatus.pending, BulkUploadStatus.processing)
@@ -87,7 +87,11 @@ class ModelFiles:
 
 def model_files(session: Session) -> ModelFiles:
     out = ModelFiles()
-    for prefix, adapter_key in session.execute(select(TailoredModel.blob_prefix, TailoredModel.adapter_key)):
+    # a Deleted model's record stays (Bria's semantics) but owns no files any more
+    q_models = select(TailoredModel.blob_prefix, TailoredModel.adapter_key).where(
+        TailoredModel.status != ModelStatus.Deleted.value
+    )
+    for prefix, adapter_key in session.execute(q_models):
         out.prefixes.add(prefix)
         out.named.update(_with_sidecar([adapter_key]))
     q = select(Checkpoint.adapter_key, Checkpoint.state_key, Checkpoint.sample_key)
