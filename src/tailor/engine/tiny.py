@@ -93,10 +93,33 @@ def build_tokenizer() -> Any:
     )
 
 
+def tiny_wan_vae() -> Any:
+    """The Wan 2.2 VAE's architecture at tiny size (random weights): FIBO's VAE and the video
+    model's are the same design."""
+    from diffusers import AutoencoderKLWan
+
+    return AutoencoderKLWan(
+        base_dim=VAE_BASE_DIM,
+        decoder_base_dim=VAE_BASE_DIM,
+        z_dim=Z_DIM,
+        dim_mult=[1, 2, 2, 2],
+        num_res_blocks=1,
+        temperal_downsample=[False, True, True],
+        is_residual=True,
+        in_channels=12,
+        out_channels=12,
+        patch_size=2,
+        scale_factor_spatial=16,
+        scale_factor_temporal=4,
+        latents_mean=[0.0] * Z_DIM,
+        latents_std=[1.0] * Z_DIM,
+    )
+
+
 def build_tiny_pipeline() -> Any:
     """Build the tiny ``BriaFiboPipeline`` in memory with seeded random weights."""
     import torch
-    from diffusers import AutoencoderKLWan, BriaFiboPipeline, FlowMatchEulerDiscreteScheduler
+    from diffusers import BriaFiboPipeline, FlowMatchEulerDiscreteScheduler
     from diffusers.models.transformers.transformer_bria_fibo import BriaFiboTransformer2DModel
     from transformers import SmolLM3Config, SmolLM3ForCausalLM
 
@@ -114,22 +137,7 @@ def build_tiny_pipeline() -> Any:
             pooled_projection_dim=None,
             axes_dims_rope=[0, HEAD_DIM // 2, HEAD_DIM // 2],
         )
-        vae = AutoencoderKLWan(
-            base_dim=VAE_BASE_DIM,
-            decoder_base_dim=VAE_BASE_DIM,
-            z_dim=Z_DIM,
-            dim_mult=[1, 2, 2, 2],
-            num_res_blocks=1,
-            temperal_downsample=[False, True, True],
-            is_residual=True,
-            in_channels=12,
-            out_channels=12,
-            patch_size=2,
-            scale_factor_spatial=16,
-            scale_factor_temporal=4,
-            latents_mean=[0.0] * Z_DIM,
-            latents_std=[1.0] * Z_DIM,
-        )
+        vae = tiny_wan_vae()
         text_encoder = SmolLM3ForCausalLM(
             SmolLM3Config(
                 vocab_size=TEXT_VOCAB,

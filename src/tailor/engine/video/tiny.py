@@ -25,6 +25,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from tailor.engine.tiny import tiny_wan_vae
 from tailor.engine.video.profile import PROFILE_FILE, VideoProfile
 
 TINY_VIDEO_NAME = "tiny-wan-ti2v-v1"
@@ -100,7 +101,6 @@ def build_tiny_video_pipeline() -> Any:
     """Build the tiny ``WanImageToVideoPipeline`` in memory with seeded random weights."""
     import torch
     from diffusers import (
-        AutoencoderKLWan,
         UniPCMultistepScheduler,
         WanImageToVideoPipeline,
         WanTransformer3DModel,
@@ -139,22 +139,7 @@ def build_tiny_video_pipeline() -> Any:
             eps=1e-6,
             rope_max_seq_len=1024,
         )
-        vae = AutoencoderKLWan(
-            base_dim=VAE_BASE_DIM,
-            decoder_base_dim=VAE_BASE_DIM,
-            z_dim=Z_DIM,
-            dim_mult=[1, 2, 2, 2],
-            num_res_blocks=1,
-            temperal_downsample=[False, True, True],
-            is_residual=True,
-            in_channels=12,
-            out_channels=12,
-            patch_size=2,
-            scale_factor_spatial=16,
-            scale_factor_temporal=4,
-            latents_mean=[0.0] * Z_DIM,
-            latents_std=[1.0] * Z_DIM,
-        )
+        vae = tiny_wan_vae()
     return WanImageToVideoPipeline(
         tokenizer=tokenizer,
         text_encoder=text_encoder.eval(),
