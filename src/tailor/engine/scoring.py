@@ -11,13 +11,11 @@ cosine similarity.
 
 from __future__ import annotations
 
-import fcntl
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from tailor.infra.build_once import build_once
 
 TINY_CLIP = "tiny-clip-v1"
 TINY_DINO = "tiny-dinov2-v1"
@@ -144,27 +142,7 @@ def _build_tiny_dino(path: Path) -> None:
 
 def _ensure(models_dir: Path, name: str, build: Any) -> Path:
     """Build (once, under a file lock, atomically) and save one tiny model; return its directory."""
-    target = Path(models_dir) / name
-    if (target / "config.json").is_file():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target.parent / f".{name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if (target / "config.json").is_file():
-                return target
-            tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=target.parent))
-            try:
-                build(tmp)
-                if target.exists():
-                    shutil.rmtree(target)
-                os.replace(tmp, target)
-            except BaseException:
-                shutil.rmtree(tmp, ignore_errors=True)
-                raise
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-    return target
+    return build_once(Path(models_dir) / name, build, lambda path: (path / "config.json").is_file())
 
 
 def ensure_tiny_scorers(models_dir: Path) -> tuple[Path, Path]:

@@ -15,12 +15,10 @@ Sizes are chosen so that the pieces agree the way the pipeline requires:
 
 from __future__ import annotations
 
-import fcntl
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from tailor.infra.build_once import build_once
 
 TINY_NAME = "tiny-fibo-v1"
 TINY_SEED = 0
@@ -169,32 +167,15 @@ def ensure_tiny_model(models_dir: Path, family: Any = None, *, turbo: bool = Fal
 
     ``family`` (a ``tailor.engine.families.Family``) defaults to FIBO; ``turbo`` builds the
     family's tiny turbo stand-in: the same architecture with other random weights."""
-    models_dir = Path(models_dir)
     name = TINY_NAME if family is None else family.tiny_name
     seed = TINY_SEED
     if turbo:
         name, seed = f"{name}-turbo", TINY_SEED + 1
-    target = models_dir / name
-    if _is_built(target):
-        return target
-    models_dir.mkdir(parents=True, exist_ok=True)
-    with open(models_dir / f".{name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if _is_built(target):
-                return target
-            tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=models_dir))
-            try:
-                if family is None:
-                    build_tiny_pipeline().save_pretrained(tmp, safe_serialization=True)
-                else:
-                    family.save_tiny(family.build_tiny(seed), tmp)
-                if target.exists():  # a leftover without model_index.json
-                    shutil.rmtree(target)
-                os.replace(tmp, target)
-            except BaseException:
-                shutil.rmtree(tmp, ignore_errors=True)
-                raise
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-    return target
+
+    def build(folder: Path) -> None:
+        if family is None:
+            build_tiny_pipeline().save_pretrained(folder, safe_serialization=True)
+        else:
+            family.save_tiny(family.build_tiny(seed), folder)
+
+    return build_once(Path(models_dir) / name, build, _is_built)

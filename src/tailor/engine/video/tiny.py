@@ -18,15 +18,12 @@ Sizes the pipeline requires of each other:
 
 from __future__ import annotations
 
-import fcntl
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from tailor.engine.tiny import tiny_wan_vae
 from tailor.engine.video.profile import PROFILE_FILE, VideoProfile
+from tailor.infra.build_once import build_once
 
 TINY_VIDEO_NAME = "tiny-wan-ti2v-v1"
 TINY_SEED = 0
@@ -156,26 +153,9 @@ def _is_built(path: Path) -> bool:
 
 def ensure_tiny_video_model(models_dir: Path) -> Path:
     """Build (once, under a file lock, atomically) and save the tiny video model; return its directory."""
-    models_dir = Path(models_dir)
-    target = models_dir / TINY_VIDEO_NAME
-    if _is_built(target):
-        return target
-    models_dir.mkdir(parents=True, exist_ok=True)
-    with open(models_dir / f".{TINY_VIDEO_NAME}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if _is_built(target):
-                return target
-            tmp = Path(tempfile.mkdtemp(prefix=f".{TINY_VIDEO_NAME}-", dir=models_dir))
-            try:
-                build_tiny_video_pipeline().save_pretrained(tmp, safe_serialization=True)
-                (tmp / PROFILE_FILE).write_text(TINY_PROFILE.to_json() + "\n")
-                if target.exists():  # a leftover without its files
-                    shutil.rmtree(target)
-                os.replace(tmp, target)
-            except BaseException:
-                shutil.rmtree(tmp, ignore_errors=True)
-                raise
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-    return target
+
+    def build(folder: Path) -> None:
+        build_tiny_video_pipeline().save_pretrained(folder, safe_serialization=True)
+        (folder / PROFILE_FILE).write_text(TINY_PROFILE.to_json() + "\n")
+
+    return build_once(Path(models_dir) / TINY_VIDEO_NAME, build, _is_built)
