@@ -44,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from tailor.config import Settings  # noqa: E402
 from tailor.engine.adapters import transformer_metadata  # noqa: E402
+from tailor.engine.architectures import random_fibo_pipeline  # noqa: E402
 from tailor.engine.generation import Generator, ImageRequest  # noqa: E402
 from tailor.store.blobs import open_blob_store  # noqa: E402
 
@@ -52,75 +53,6 @@ SP = (
     '"background_setting": "a calm lake", "style_medium": "photograph"}'
 )
 TARGETS = ("to_q", "to_k", "to_v", "to_out.0", "add_q_proj", "add_k_proj", "add_v_proj", "to_add_out")
-
-# The published FIBO sizes (8B transformer, SmolLM3-3B text encoder, Wan 2.2 VAE).
-FIBO_TRANSFORMER = {
-    "patch_size": 1,
-    "in_channels": 48,
-    "num_layers": 8,
-    "num_single_layers": 38,
-    "attention_head_dim": 128,
-    "num_attention_heads": 24,
-    "joint_attention_dim": 4096,
-    "text_encoder_dim": 2048,
-    "pooled_projection_dim": None,
-    "axes_dims_rope": [16, 56, 56],
-}
-FIBO_TEXT = {
-    "hidden_size": 2048,
-    "intermediate_size": 11008,
-    "num_hidden_layers": 36,
-    "num_attention_heads": 16,
-    "num_key_value_heads": 4,
-    "vocab_size": 128256,
-}
-FIBO_VAE = {
-    "base_dim": 160,
-    "decoder_base_dim": 256,
-    "z_dim": 48,
-    "dim_mult": [1, 2, 4, 4],
-    "num_res_blocks": 2,
-    "temperal_downsample": [False, True, True],
-    "is_residual": True,
-    "in_channels": 12,
-    "out_channels": 12,
-    "patch_size": 2,
-    "scale_factor_spatial": 16,
-    "scale_factor_temporal": 4,
-    "latents_mean": [0.0] * 48,
-    "latents_std": [1.0] * 48,
-}
-
-
-def random_fibo_pipeline(device: str) -> Any:
-    """FIBO's real architecture with random bf16 weights, built directly on ``device``."""
-    import torch
-    from diffusers import AutoencoderKLWan, BriaFiboPipeline, FlowMatchEulerDiscreteScheduler
-    from diffusers.models.transformers.transformer_bria_fibo import BriaFiboTransformer2DModel
-    from transformers import SmolLM3Config, SmolLM3ForCausalLM
-
-    from tailor.engine.tiny import SCHEDULER_CONFIG, build_tokenizer
-
-    torch.manual_seed(0)
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.bfloat16)
-    try:
-        with torch.device(device):
-            transformer = BriaFiboTransformer2DModel(**FIBO_TRANSFORMER).eval()
-            text_encoder = SmolLM3ForCausalLM(SmolLM3Config(**FIBO_TEXT)).eval()
-            vae = AutoencoderKLWan(**FIBO_VAE).eval()
-    finally:
-        torch.set_default_dtype(previous)
-    pipe = BriaFiboPipeline(
-        transformer=transformer,
-        scheduler=FlowMatchEulerDiscreteScheduler(**SCHEDULER_CONFIG),
-        vae=vae,
-        text_encoder=text_encoder,
-        tokenizer=build_tokenizer(),
-    )
-    pipe.set_progress_bar_config(disable=True)
-    return pipe
-
 
 # FIBO 2's published sizes: the diffusers defaults of its transformer (8.1B) and of the Flux 2
 # VAE, and Qwen3-VL-4B as its text encoder (36 layers of 2560: cap_feat_dim = 3 * 2560).

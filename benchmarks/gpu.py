@@ -126,33 +126,16 @@ def build_pipeline(ctx: Context) -> Any:
     """The tiny model (``--tiny``), or FIBO's real architecture with random bf16 weights."""
     if "pipe" in ctx.shared:
         return ctx.shared["pipe"]
-    import torch
-    from diffusers import AutoencoderKLWan, BriaFiboPipeline, FlowMatchEulerDiscreteScheduler
-    from diffusers.models.transformers.transformer_bria_fibo import BriaFiboTransformer2DModel
-    from transformers import SmolLM3Config, SmolLM3ForCausalLM
+    from diffusers import BriaFiboPipeline
 
-    from tailor.engine import memory
-    from tailor.engine.tiny import SCHEDULER_CONFIG, build_tokenizer, ensure_tiny_model
+    from tailor.engine.architectures import random_fibo_pipeline
+    from tailor.engine.tiny import ensure_tiny_model
 
     t0 = time.perf_counter()
     if ctx.tiny:
         pipe = BriaFiboPipeline.from_pretrained(ensure_tiny_model(Path(ctx.shared["tmp"]) / "models"))
     else:
-        torch.set_default_dtype(torch.bfloat16)
-        try:
-            with torch.device(ctx.device):
-                transformer = BriaFiboTransformer2DModel(**memory.FIBO_TRANSFORMER)
-                text_encoder = SmolLM3ForCausalLM(SmolLM3Config(**memory.FIBO_TEXT_ENCODER))
-                vae = AutoencoderKLWan(**memory.FIBO_VAE)
-        finally:
-            torch.set_default_dtype(torch.float32)
-        pipe = BriaFiboPipeline(
-            transformer=transformer.eval(),
-            scheduler=FlowMatchEulerDiscreteScheduler(**SCHEDULER_CONFIG),
-            vae=vae.eval(),
-            text_encoder=text_encoder.eval(),
-            tokenizer=build_tokenizer(),
-        )
+        pipe = random_fibo_pipeline(ctx.device)
     pipe.set_progress_bar_config(disable=True)
     pipe.to(ctx.device)
     ctx.shared["pipe"] = pipe

@@ -25,6 +25,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tailor.engine.architectures import WAN22_VAE
+
 # Wan 2.2 TI2V-5B (Wan-AI/Wan2.2-TI2V-5B-Diffusers), as published.
 TI2V_TRANSFORMER: dict[str, Any] = {
     "patch_size": (1, 2, 2),
@@ -41,22 +43,7 @@ TI2V_TRANSFORMER: dict[str, Any] = {
     "eps": 1e-6,
     "rope_max_seq_len": 1024,
 }
-TI2V_VAE: dict[str, Any] = {
-    "base_dim": 160,
-    "decoder_base_dim": 256,
-    "z_dim": 48,
-    "dim_mult": [1, 2, 4, 4],
-    "num_res_blocks": 2,
-    "temperal_downsample": [False, True, True],
-    "is_residual": True,
-    "in_channels": 12,
-    "out_channels": 12,
-    "patch_size": 2,
-    "scale_factor_spatial": 16,
-    "scale_factor_temporal": 4,
-    "latents_mean": [0.0] * 48,
-    "latents_std": [1.0] * 48,
-}
+TI2V_VAE = WAN22_VAE  # the same Wan 2.2 VAE as FIBO's
 UMT5_XXL: dict[str, Any] = {
     "vocab_size": 256384,
     "d_model": 4096,

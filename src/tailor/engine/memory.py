@@ -2,7 +2,7 @@
 
 The planner counts parameters on the real architecture built on the meta device (no weights, no
 download): FIBO's transformer (8 double-stream + 38 single-stream blocks, 8.3 B parameters), the
-SmolLM3-3B text encoder and the Wan 2.2 VAE, from the configurations below (or the configured
+SmolLM3-3B text encoder and the Wan 2.2 VAE, from ``engine/architectures.py`` (or the configured
 model's own, when given). LoRA, gradient and AdamW bytes follow from the target modules and the
 rank. Activation bytes are estimates per token and block (coefficients below, measured against
 a GPU run by ``benchmarks/gpu.py``); the planner keeps a margin for the CUDA context and the
@@ -20,48 +20,10 @@ from functools import lru_cache
 from typing import Any
 
 from tailor.engine import fibo_recipe as recipe
+from tailor.engine.architectures import FIBO_TEXT_ENCODER, FIBO_TRANSFORMER, FIBO_VAE
 from tailor.engine.pipeline import BaseModelUnavailable
 
 GiB = 1024**3
-
-#: FIBO's transformer (briaai/FIBO transformer/config.json).
-FIBO_TRANSFORMER: dict[str, Any] = {
-    "patch_size": 1,
-    "in_channels": 48,
-    "num_layers": 8,
-    "num_single_layers": 38,
-    "attention_head_dim": 128,
-    "num_attention_heads": 24,
-    "joint_attention_dim": 4096,
-    "text_encoder_dim": 2048,
-    "pooled_projection_dim": None,
-    "axes_dims_rope": [16, 56, 56],
-}
-#: SmolLM3-3B, FIBO's text encoder.
-FIBO_TEXT_ENCODER: dict[str, Any] = {
-    "vocab_size": 128256,
-    "hidden_size": 2048,
-    "intermediate_size": 11008,
-    "num_hidden_layers": 36,
-    "num_attention_heads": 16,
-    "num_key_value_heads": 4,
-    "tie_word_embeddings": True,
-}
-#: The Wan 2.2 VAE (16x spatial compression, 48 latent channels).
-FIBO_VAE: dict[str, Any] = {
-    "base_dim": 160,
-    "decoder_base_dim": 256,
-    "z_dim": 48,
-    "dim_mult": [1, 2, 4, 4],
-    "num_res_blocks": 2,
-    "temperal_downsample": [False, True, True],
-    "is_residual": True,
-    "in_channels": 12,
-    "out_channels": 12,
-    "patch_size": 2,
-    "scale_factor_spatial": 16,
-    "scale_factor_temporal": 4,
-}
 
 # Activation estimates, in bytes per (token x hidden unit) of one block, bf16.
 GEN_ACT_PER_TOKEN_HIDDEN = 2 * 12  # live tensors of the widest block in a no-grad forward
