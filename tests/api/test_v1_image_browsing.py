@@ -119,7 +119,9 @@ async def test_bad_list_parameters_name_the_field(client: httpx.AsyncClient, aut
 
 async def test_bulk_delete(client: httpx.AsyncClient, auth: dict[str, str], runtime: Runtime) -> None:
     d = await make_dataset(client, auth)
-    imgs = [(await upload(client, auth, d["id"], image_bytes(color=(30 * i, 40, 40)))).json() for i in range(6)]
+    imgs = [
+        (await upload(client, auth, d["id"], image_bytes(color=(30 * i, 40, 40)))).json() for i in range(6)
+    ]
     url = f"{API}/datasets/{d['id']}/images/delete"
     assert len(blob_keys(runtime)) == 12
     # all or nothing: one id of another dataset (or unknown) deletes none and is named
@@ -144,7 +146,9 @@ async def test_bulk_delete(client: httpx.AsyncClient, auth: dict[str, str], runt
     # a completed dataset refuses, as a single delete does
     await client.put(f"{API}/datasets/{d['id']}", json={"visual_schema": SCHEMA}, headers=auth)
     for img in left:
-        await client.put(f"{API}/datasets/{d['id']}/images/{img['id']}", json={"caption": CAPTION}, headers=auth)
+        await client.put(
+            f"{API}/datasets/{d['id']}/images/{img['id']}", json={"caption": CAPTION}, headers=auth
+        )
     for i in range(2):
         await upload(client, auth, d["id"], image_bytes(color=(0, 90 + i, 0)))
     with session_scope(runtime.sessions) as s:  # complete without running caption jobs
@@ -181,9 +185,9 @@ async def test_caption_history_and_metadata(
     assert body["caption_state"] == "manual"
     # a regenerated caption keeps the one it replaced
     await client.put(f"{API}/datasets/{d['id']}", json={"visual_schema": SCHEMA}, headers=auth)
-    assert (await client.put(url, json={"regenerate_caption": True}, headers=auth)).json()["caption_state"] == (
-        "pending"
-    )
+    assert (await client.put(url, json={"regenerate_caption": True}, headers=auth)).json()[
+        "caption_state"
+    ] == ("pending")
     run_pending(runtime.queue, runtime.job_context())
     body = (await client.get(url, headers=auth)).json()
     assert body["caption_state"] == "automatic" and body["caption"] != second

@@ -47,7 +47,11 @@ def _seed(api: httpx.Client, runtime: Runtime) -> tuple[dict[str, Any], list[int
             json={"project_name": "Zoo", "ip_medium": "illustration", "ip_type": "stylized_scene"},
         )
     )
-    ds = _ok(api.post(f"{V1}/datasets", json={"project_id": project["id"], "name": "animals", "upload_type": "basic"}))
+    ds = _ok(
+        api.post(
+            f"{V1}/datasets", json={"project_id": project["id"], "name": "animals", "upload_type": "basic"}
+        )
+    )
     ups = [
         _ok(api.post(f"{V1}/datasets/{ds['id']}/images", files={"file": (f"u{i}.png", png(i), "image/png")}))
         for i in range(3)

@@ -238,7 +238,8 @@ def list_images(
         CaptionState | None, Query(description="Tailor: only images whose caption is in this state.")
     ] = None,
     flag: Annotated[
-        Flag | None, Query(description="Tailor: only images the readiness report flags so (`GET .../report`).")
+        Flag | None,
+        Query(description="Tailor: only images the readiness report flags so (`GET .../report`)."),
     ] = None,
     search: Annotated[
         str | None,

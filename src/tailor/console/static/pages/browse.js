@@ -10,7 +10,8 @@ export const FLAGS = ["exact_duplicate", "near_duplicate", "blurry", "upscaled",
 export const PAGE_SIZES = [24, 48, 96, 200];
 
 export function newBrowseState() {
-  return { page: 0, size: 48, caption_state: "", flag: "", search: "", view: "grid", selected: new Set(), anchor: null };
+  const phone = window.matchMedia("(max-width: 600px)").matches;
+  return { page: 0, size: phone ? 24 : 48, caption_state: "", flag: "", search: "", view: "grid", selected: new Set(), anchor: null };
 }
 
 /** One page of ``GET .../images`` with the filters of ``st``: {images, total}. */
@@ -38,16 +39,17 @@ function shortDescription(caption) {
 
 /**
  * The images panel. ``st``: the browse state (kept by the page across redraws); ``found``: the
- * page from ``fetchPage``; ``open(id)``: show an image; ``redraw()``: load and draw again.
+ * page from ``fetchPage``; ``open(id)``: show an image; ``redraw()``: load and draw again after a
+ * change; ``navigate()``: the same after a page or filter change (the readiness report is reused).
  */
-export function imageBrowser({ dataset, st, found, report, drafts, openId, open, redraw }) {
+export function imageBrowser({ dataset, st, found, report, drafts, openId, open, redraw, navigate = redraw }) {
   const draft = dataset.status !== "completed";
   const { images, total } = found;
   const pages = Math.max(1, Math.ceil(total / st.size));
   const flagsOf = new Map((report?.images || []).map((i) => [i.id, i.flags || []]));
   const flagCounts = {};
   for (const fl of flagsOf.values()) for (const f of fl) flagCounts[f] = (flagCounts[f] || 0) + 1;
-  const go = (changes) => { Object.assign(st, changes); redraw(); };
+  const go = (changes) => { Object.assign(st, changes); navigate(); };
 
   // --- filters
   const search = h("input", { type: "search", id: "image-search", value: st.search, placeholder: "Text in a caption or a file name", autocomplete: "off" });

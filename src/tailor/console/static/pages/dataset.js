@@ -52,6 +52,8 @@ export async function render(root, { id }) {
   let selected = null;
   let upload = null; // kept across redraws so its progress and messages stay visible
   let project = null;
+  let report = null;
+  let reportFresh = false; // false: something changed, read the report again
   const st = newBrowseState();
   const body = h("div");
   root.append(body);
@@ -62,14 +64,16 @@ export async function render(root, { id }) {
     const pages = Math.max(1, Math.ceil(found.total / st.size));
     if (st.page >= pages) { st.page = pages - 1; found = await fetchPage(id, st); }
     project ||= await api("GET", `${V1}/projects/${dataset.project_id}`).catch(() => null);
-    const report = await api("GET", `${V1}/datasets/${id}/report`).catch(() => null);
+    // the report reads every image of the dataset: paging and filtering reuse the last one
+    if (!reportFresh) { report = await api("GET", `${V1}/datasets/${id}/report`).catch(() => null); reportFresh = true; }
     let current = selected === null ? null : found.images.find((i) => i.id === selected);
     if (selected !== null && !current) current = await api("GET", `${V1}/datasets/${id}/images/${selected}`).catch(() => null);
     return { dataset, found, report, current };
   }
 
-  async function draw(keepSelection = true) {
+  async function draw(keepSelection = true, { navigating = false } = {}) {
     if (!keepSelection) selected = null;
+    if (!navigating) reportFresh = false;
     const { dataset, found, report, current } = await load();
     if (!current) selected = null;
     const images = found.images;
@@ -131,7 +135,7 @@ export async function render(root, { id }) {
       selected = imageId;
       refreshAfter(imageId, true);
     };
-    const browser = imageBrowser({ dataset, st, found, report, drafts, openId: selected, open, redraw: (keep = selected) => refreshAfter(keep) });
+    const browser = imageBrowser({ dataset, st, found, report, drafts, openId: selected, open, redraw: (keep = selected) => refreshAfter(keep), navigate: () => refreshAfter(selected, false, true) });
     const missingCount = async () => (await fetchPage(id, { ...st, page: 0, size: 1, caption_state: "missing", flag: "", search: "" })).total;
 
     const crumbs = [["Projects", "#/projects"], [project ? project.project_name : `Project ${dataset.project_id}`, `#/projects/${dataset.project_id}`]];
@@ -155,13 +159,13 @@ export async function render(root, { id }) {
       browser));
     restoreFocus(focus);
     clearTimeout(timer);
-    if (pending) timer = setTimeout(() => draw().catch(() => {}), 2000);
+    if (pending) timer = setTimeout(() => draw().catch(() => {}), total > 1000 ? 6000 : 2000); // a large report costs seconds
   }
 
-  async function refreshAfter(keepId, reveal = false) {
+  async function refreshAfter(keepId, reveal = false, navigating = false) {
     selected = keepId;
     try {
-      await draw();
+      await draw(true, { navigating: navigating || reveal });
     } catch (err) {
       flash("error", err);
       return;
