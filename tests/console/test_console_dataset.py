@@ -153,6 +153,11 @@ def test_browse_edit_and_delete_in_a_large_dataset(  # type: ignore[no-untyped-d
         expect(view.locator("#caption-diff tr[data-field=short_description] td.after")).to_have_text(
             "a zebra on a red bike"
         )
+        # refine by instruction: the answer waits in the editor, unsaved, with what it changes
+        page.get_by_label("Refine this caption by instruction").fill("the background is a beach")
+        view.get_by_role("button", name="Refine").click()
+        expect(view.locator("#caption-unsaved")).to_contain_text("Refined, not saved yet")
+        expect(view.locator("#caption-draft-diff")).to_be_visible()
         shot(page, "dataset-image-view")
 
         # --- multi-select: a click, a shift-click range, then one delete after the confirm

@@ -33,17 +33,21 @@ function short(v) {
   return v.length > 160 ? `${v.slice(0, 160)}…` : v;
 }
 
-/** The field-by-field diff between the previous caption and this one (null when there is none). */
-export function captionDiff(image) {
-  if (!image.previous_caption || !image.caption) return null;
-  const changes = jsonDiff(image.previous_caption, image.caption);
+function diffTable(id, title, before, after) {
+  const changes = jsonDiff(before, after);
   const rows = changes.map((c) => h("tr", { "data-field": c.field },
     h("th", { scope: "row" }, c.field), h("td", { class: "before" }, short(c.before)), h("td", { class: "after" }, short(c.after))));
-  return h("details", { class: "diff", id: "caption-diff", open: true },
-    h("summary", {}, `Changes in the last caption update (${changes.length} field${changes.length === 1 ? "" : "s"})`),
+  return h("details", { class: "diff", id, open: true },
+    h("summary", {}, `${title} (${changes.length} field${changes.length === 1 ? "" : "s"})`),
     changes.length
       ? h("div", { class: "scroll-x" }, h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "Field"), h("th", {}, "Before"), h("th", {}, "Now"))), h("tbody", {}, rows)))
       : h("p", { class: "hint" }, "No field changed."));
+}
+
+/** The field-by-field diff between the previous caption and this one (null when there is none). */
+export function captionDiff(image) {
+  if (!image.previous_caption || !image.caption) return null;
+  return diffTable("caption-diff", "Changes in the last caption update", image.previous_caption, image.caption);
 }
 
 /**
@@ -99,6 +103,29 @@ export function imageView(dataset, image, drafts, refresh) {
     }, errors);
   });
   close.addEventListener("click", () => refresh(null));
+  // refine by instruction: the answer goes into the editor, unsaved, with what it changed
+  const unsavedDiff = h("div");
+  const showUnsaved = () => unsavedDiff.replaceChildren(drafts.has(image.id) && image.caption
+    ? diffTable("caption-draft-diff", "Unsaved changes against the saved caption", image.caption, drafts.get(image.id)) : "");
+  const instruction = h("input", { type: "text", id: "caption-instruction", placeholder: "e.g. the background is a beach at sunset", disabled: !draft });
+  const refine = h("button", { type: "button", class: "secondary", disabled: !draft }, "Refine");
+  refine.addEventListener("click", () => {
+    errors.replaceChildren();
+    if (!instruction.value.trim()) { instruction.focus(); return; }
+    const checked = editor.check();
+    if (checked.error) return;
+    busy(refine, async () => {
+      const out = await api("POST", `${V1}/refine_structured_prompt`, {
+        json: { dataset_id: dataset.id, structured_prompt: checked.value, instruction: instruction.value.trim() },
+      });
+      const text = pretty(out.structured_prompt);
+      editor.set(text);
+      drafts.set(image.id, text);
+      note.textContent = "Refined, not saved yet: review the changes, then save.";
+      showUnsaved();
+    }, errors);
+  });
+  showUnsaved();
   const name = image.image_name || `image ${image.id}`;
   return h("section", { class: "panel", id: "caption-editor", "aria-labelledby": "caption-title" },
     h("div", { class: "row" }, h("h2", { id: "caption-title" }, `Caption · ${name}`), h("span", { class: "spacer" }), close),
@@ -111,5 +138,7 @@ export function imageView(dataset, image, drafts, refresh) {
         image.caption_state === "pending" ? h("p", { class: "hint" }, "A new caption is being made for this image.") : null,
         editor.el, note, errors,
         h("div", { class: "row mt" }, save, regen, h("span", { class: "spacer" }), del),
-        captionDiff(image))));
+        draft ? h("div", {}, h("label", { for: "caption-instruction" }, "Refine this caption by instruction"),
+          h("div", { class: "row" }, h("div", { class: "grow" }, instruction), refine)) : null,
+        unsavedDiff, captionDiff(image))));
 }
