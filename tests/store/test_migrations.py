@@ -110,9 +110,9 @@ def test_upgrade_to_0011_says_where_old_images_came_from(db_url: str) -> None:
                 )
             for image, ds, url in ((1, 1, "NULL"), (2, 1, "'http://x/a.png'"), (3, 2, "NULL")):
                 conn.exec_driver_sql(
-                    "INSERT INTO images (id, organization_id, dataset_id, image_name, blob_key, thumbnail_key, "
-                    f"width, height, sha256, upload_source_url, created_at, updated_at) VALUES ({image}, 1, {ds}, "
-                    f"'i', 'k{image}', 't{image}', 1024, 1024, 'h', {url}, {stamps})"
+                    "INSERT INTO images (id, organization_id, dataset_id, image_name, blob_key, "
+                    "thumbnail_key, width, height, sha256, upload_source_url, created_at, updated_at) "
+                    f"VALUES ({image}, 1, {ds}, 'i', 'k{image}', 't{image}', 1024, 1024, 'h', {url}, {stamps})"
                 )
             conn.exec_driver_sql(
                 "INSERT INTO image_measures (image_id, phash, sharpness, source_width, source_height) "
