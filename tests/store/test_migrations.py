@@ -112,7 +112,8 @@ def test_upgrade_to_0011_says_where_old_images_came_from(db_url: str) -> None:
                 conn.exec_driver_sql(
                     "INSERT INTO images (id, organization_id, dataset_id, image_name, blob_key, "
                     "thumbnail_key, width, height, sha256, upload_source_url, created_at, updated_at) "
-                    f"VALUES ({image}, 1, {ds}, 'i', 'k{image}', 't{image}', 1024, 1024, 'h', {url}, {stamps})"
+                    f"VALUES ({image}, 1, {ds}, 'i', 'k{image}', 't{image}', 1024, 1024, 'h', {url}, "
+                    f"{stamps})"
                 )
             conn.exec_driver_sql(
                 "INSERT INTO image_measures (image_id, phash, sharpness, source_width, source_height) "
