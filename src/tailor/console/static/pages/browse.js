@@ -157,7 +157,7 @@ export function imageBrowser({ dataset, st, found, report, drafts, openId, open,
     body = h("div", { class: "scroll-x" }, h("table", { id: "caption-table", class: "captions" },
       h("thead", {}, h("tr", {}, h("th", {}, h("span", { class: "visually-hidden" }, "Select")), h("th", {}, "Image"), h("th", {}, "Caption"), h("th", {}, "Short description"), h("th", {}, "Flags"))),
       h("tbody", {}, images.map((img, i) => h("tr", { "data-row": img.id, class: img.id === openId ? "open" : "" },
-        h("td", {}, checkbox(img, i)),
+        h("td", {}, draft ? checkbox(img, i) : ""),
         h("td", {}, openButton(img, drafts.has(img.id) ? "rowthumb unsaved" : "rowthumb",
           h("img", { src: img.thumbnail_url, alt: "", loading: "lazy", width: 48, height: 48 }), h("span", {}, img.image_name || `image ${img.id}`))),
         h("td", {}, h("span", { class: `badge ${img.caption_state}` }, tag(img))),
@@ -168,7 +168,7 @@ export function imageBrowser({ dataset, st, found, report, drafts, openId, open,
       openButton(img, drafts.has(img.id) ? "thumb unsaved" : "thumb",
         h("img", { src: img.thumbnail_url || img.image_url, alt: img.image_name || `image ${img.id}`, loading: "lazy" }),
         h("span", { class: "tag" }, tag(img)), flagsBadge(img)),
-      checkbox(img, i))));
+      draft ? checkbox(img, i) : null)));
   }
 
   // --- pager
