@@ -133,6 +133,16 @@ def test_a_zip_to_a_basic_dataset_then_completion_says_what_is_missing_and_clone
     assert c["name"] == "basic v2" and c["status"] == "draft" and c["id"] != did and c["images_count"] == 5
     plain = tailor("dataset", "clone", str(did))
     assert plain.rc == 0 and f"Cloned dataset {did} into draft dataset" in plain.stdout
+    # a page of the copy's images, filtered; then two of them deleted in one request
+    page = tailor("dataset", "images", str(c["id"]), "--caption-state", "missing", "--limit", "2", "--json")
+    assert page.rc == 0, page.stderr
+    ids = [i["id"] for i in page.json()]
+    assert len(ids) == 2 and {i["upload_source"] for i in page.json()} == {"upload"}
+    bad = tailor("dataset", "images", str(c["id"]), "--caption-state", "done")
+    assert bad.rc == 1 and "caption_state" in bad.stderr
+    gone = tailor("dataset", "delete-images", str(c["id"]), *map(str, ids), "--yes")
+    assert gone.rc == 0 and "Deleted 2 image(s)" in gone.stdout, gone.stderr
+    assert tailor("dataset", "show", str(c["id"]), "--json").json()["images_count"] == 3
 
 
 def test_help_fits_a_narrow_terminal(tailor: Run) -> None:

@@ -106,8 +106,15 @@ async def test_datasets_and_uploads_from_path_bytes_and_url(
     assert image_bytes[:8] == b"\x89PNG\r\n\x1a\n" or image_bytes[:3] == b"\xff\xd8\xff"
     assert (await sdk.datasets.get(d.id)).images_count == 3
     assert [x.id for x in await sdk.projects.datasets(p.id)] == [d.id]
+    assert (from_url.upload_source, from_path.upload_source) == ("url", "upload")
+    assert [i.id for i in await sdk.images.list(d.id, limit=1, offset=1)] == [from_bytes.id]
+    assert [i.id for i in await sdk.images.list(d.id, search="first", caption_state="missing")] == [
+        from_path.id
+    ]
     await sdk.images.delete(d.id, from_url.id)
     assert (await sdk.datasets.get(d.id)).images_count == 2
+    assert await sdk.images.delete_many(d.id, [from_path.id, from_bytes.id]) == 2
+    assert (await sdk.datasets.get(d.id)).images_count == 0
 
 
 async def test_upload_many_reports_each_file(sdk: AsyncTailor, tmp_path: Path) -> None:

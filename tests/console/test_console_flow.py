@@ -122,6 +122,7 @@ def test_whole_flow_from_sign_in_to_a_generated_image(page, shot, token: str, tm
     page.get_by_role("button", name="Regenerate all captions").click()
     expect(page.locator(".thumb .tag", has_text="automatic")).to_have_count(5, timeout=120_000)
     page.locator(".thumb").first.click()
+    page.locator("#caption-editor").get_by_role("button", name="Raw JSON").click()
     editor = page.locator("#caption-text")
     assert editor.input_value().strip().startswith("{")
     editor.fill("{ not json")

@@ -80,6 +80,7 @@ def test_typed_captions_survive_redraws_and_manual_ones_are_not_overwritten_unas
     _ok(api.put(f"{V1}/datasets/{ds['id']}/images/{first}", json={"caption": CAPTION}))
     _sign_in(page, token, f"#/datasets/{ds['id']}")
     page.locator(f'.thumb[data-image="{first}"]').click()
+    page.locator("#caption-toggle").click()  # raw JSON; the view is remembered from here on
     editor = page.locator("#caption-text")
     editor.fill('{"short_description": "typed by hand, not saved yet"')
     # switching images and coming back keeps the draft

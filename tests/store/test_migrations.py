@@ -85,3 +85,50 @@ def test_upgrade_from_0001_keeps_rows_and_stops_id_reuse(tmp_path) -> None:  # t
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     finally:
         engine.dispose()
+
+
+def test_upgrade_to_0011_says_where_old_images_came_from(db_url: str) -> None:
+    """Images from before 0011: url when a URL was recorded, zip in an advanced dataset, else
+    upload; their size as uploaded comes from their readiness measures."""
+    upgrade(db_url, "0010")
+    engine = make_engine(db_url)
+    stamps = "'2026-01-01 00:00:00', '2026-01-01 00:00:00'"
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                f"INSERT INTO organizations (id, name, created_at, updated_at) VALUES (1, 'o', {stamps})"
+            )
+            conn.exec_driver_sql(
+                "INSERT INTO projects (id, organization_id, project_name, ip_medium, ip_type, status, "
+                f"created_at, updated_at) VALUES (1, 1, 'p', 'photography', 'other', 'active', {stamps})"
+            )
+            for ds, kind in ((1, "basic"), (2, "advanced")):
+                conn.exec_driver_sql(
+                    "INSERT INTO datasets (id, organization_id, project_id, name, status, "
+                    "captions_update_status, upload_type, created_at, updated_at) "
+                    f"VALUES ({ds}, 1, 1, 'd', 'draft', 'empty', '{kind}', {stamps})"
+                )
+            for image, ds, url in ((1, 1, "NULL"), (2, 1, "'http://x/a.png'"), (3, 2, "NULL")):
+                conn.exec_driver_sql(
+                    "INSERT INTO images (id, organization_id, dataset_id, image_name, blob_key, "
+                    "thumbnail_key, width, height, sha256, upload_source_url, created_at, updated_at) "
+                    f"VALUES ({image}, 1, {ds}, 'i', 'k{image}', 't{image}', 1024, 1024, 'h', {url}, "
+                    f"{stamps})"
+                )
+            conn.exec_driver_sql(
+                "INSERT INTO image_measures (image_id, phash, sharpness, source_width, source_height) "
+                "VALUES (1, '0', 1.0, 512, 300)"
+            )
+        upgrade(db_url)
+        with engine.begin() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT id, upload_source, source_width, source_height, file_size, previous_caption "
+                "FROM images ORDER BY id"
+            ).fetchall()
+        assert [tuple(r) for r in rows] == [
+            (1, "upload", 512, 300, None, None),
+            (2, "url", None, None, None, None),
+            (3, "zip", None, None, None, None),
+        ]
+    finally:
+        engine.dispose()

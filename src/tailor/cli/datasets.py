@@ -1,4 +1,4 @@
-"""``tailor dataset list|create|show|delete|upload|schema|complete|clone|report``."""
+"""``tailor dataset list|create|show|delete|upload|schema|complete|clone|report|images|delete-images``."""
 
 from __future__ import annotations
 
@@ -343,3 +343,60 @@ def report(
         out.print("Flagged images:")
         for i in flagged:
             out.print(f"  {i['id']} {i['image_name']}: {', '.join(i['flags'])}", highlight=False)
+
+
+@dataset_app.command("images")
+@handle_errors
+def list_images(
+    dataset_id: Annotated[int, typer.Argument(help="Dataset id.")],
+    caption_state: Annotated[
+        str | None, typer.Option(help="missing, automatic, manual, pending or failed.")
+    ] = None,
+    flag: Annotated[
+        str | None, typer.Option(help="A readiness flag, e.g. exact_duplicate or blurry.")
+    ] = None,
+    search: Annotated[str | None, typer.Option(help="Text in the file name or the caption.")] = None,
+    limit: Annotated[int, typer.Option(help="Images per page (1-500).")] = 50,
+    offset: Annotated[int, typer.Option(help="Images to skip.")] = 0,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """A page of a dataset's images, filtered by caption state, readiness flag or text."""
+    with client(url, token) as t:
+        images = t.images.list(
+            dataset_id, limit=limit, offset=offset, caption_state=caption_state, flag=flag, search=search
+        )
+    if as_json:
+        print_json(images)
+        return
+    table(
+        images,
+        [
+            ("ID", "id"),
+            ("Name", "image_name"),
+            ("Caption", "caption_state"),
+            ("Width", "width"),
+            ("Height", "height"),
+            ("Source", "upload_source"),
+            ("Upscaled", "upscaled"),
+        ],
+        title=f"Images {offset + 1}-{offset + len(images)}" if images else "No image matches",
+    )
+
+
+@dataset_app.command("delete-images")
+@handle_errors
+def delete_images(
+    dataset_id: Annotated[int, typer.Argument(help="Dataset id.")],
+    image_ids: Annotated[list[int], typer.Argument(help="Ids of the images to delete.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """Delete several images of a dataset in one request: all of them or none."""
+    if not yes:
+        typer.confirm(f"Delete {len(image_ids)} image(s) of dataset {dataset_id}?", abort=True)
+    with client(url, token) as t:
+        deleted = t.images.delete_many(dataset_id, image_ids)
+    out.print(f"Deleted {deleted} image(s) of dataset {dataset_id}")

@@ -57,6 +57,28 @@ def _caption(dataset_id: int, image_id: int, caption: str | dict[str, Any] | Non
     return Call("PUT", f"{D}/{dataset_id}/images/{image_id}", json=payload)
 
 
+def _list(
+    dataset_id: int,
+    limit: int | None,
+    offset: int | None,
+    caption_state: str | None,
+    flag: str | None,
+    search: str | None,
+) -> Call:
+    params = {
+        "limit": limit,
+        "offset": offset,
+        "caption_state": caption_state,
+        "flag": flag,
+        "search": search,
+    }
+    return Call("GET", f"{D}/{dataset_id}/images", params=params)
+
+
+def _delete_many(dataset_id: int, image_ids: Sequence[int]) -> Call:
+    return Call("POST", f"{D}/{dataset_id}/images/delete", json={"image_ids": list(image_ids)})
+
+
 def _zip_part(source: FileInput) -> FilePart:
     if isinstance(source, (str, os.PathLike)) and Path(source).expanduser().is_dir():
         return FilePart("images.zip", "application/zip", content=zip_images(image_files([source])))
@@ -83,9 +105,25 @@ class Images:
     def __init__(self, core: SyncCore) -> None:
         self._c = core
 
-    def list(self, dataset_id: int) -> list[Image]:
-        data = self._c.run(Call("GET", f"{D}/{dataset_id}/images"))
+    def list(
+        self,
+        dataset_id: int,
+        *,
+        limit: int | None = None,
+        offset: int | None = None,
+        caption_state: str | None = None,
+        flag: str | None = None,
+        search: str | None = None,
+    ) -> list[Image]:
+        """The dataset's images (all of them by default). Tailor: ``limit``/``offset`` page through
+        them; ``caption_state`` (missing, automatic, manual, pending, failed), ``flag`` (a readiness
+        flag such as ``exact_duplicate``) and ``search`` (text in the name or caption) filter them."""
+        data = self._c.run(_list(dataset_id, limit, offset, caption_state, flag, search))
         return [Image.model_validate(i) for i in items_of(data, "images")]
+
+    def delete_many(self, dataset_id: int, image_ids: Sequence[int]) -> int:
+        """Tailor: delete these images of the dataset in one request, all or none; returns the count."""
+        return int(self._c.run(_delete_many(dataset_id, image_ids))["deleted"])
 
     def get(self, dataset_id: int, image_id: int) -> Image:
         return Image.model_validate(self._c.run(Call("GET", f"{D}/{dataset_id}/images/{image_id}")))
@@ -173,9 +211,21 @@ class AsyncImages:
     def __init__(self, core: AsyncCore) -> None:
         self._c = core
 
-    async def list(self, dataset_id: int) -> list[Image]:
-        data = await self._c.run(Call("GET", f"{D}/{dataset_id}/images"))
+    async def list(
+        self,
+        dataset_id: int,
+        *,
+        limit: int | None = None,
+        offset: int | None = None,
+        caption_state: str | None = None,
+        flag: str | None = None,
+        search: str | None = None,
+    ) -> list[Image]:
+        data = await self._c.run(_list(dataset_id, limit, offset, caption_state, flag, search))
         return [Image.model_validate(i) for i in items_of(data, "images")]
+
+    async def delete_many(self, dataset_id: int, image_ids: Sequence[int]) -> int:
+        return int((await self._c.run(_delete_many(dataset_id, image_ids)))["deleted"])
 
     async def get(self, dataset_id: int, image_id: int) -> Image:
         return Image.model_validate(await self._c.run(Call("GET", f"{D}/{dataset_id}/images/{image_id}")))

@@ -39,6 +39,15 @@ class Image(TailorObject):
     image_name: str | None = None
     image_url: str | None = None
     thumbnail_url: str | None = None
+    width: int | None = None
+    height: int | None = None
+    caption_state: str | None = None
+    previous_caption: str | None = None
+    upload_source: str | None = None
+    file_size: int | None = None
+    source_width: int | None = None
+    source_height: int | None = None
+    upscaled: bool | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
 

@@ -51,6 +51,36 @@ class CaptionSource(StrEnum):
     pending = "pending"
 
 
+class CaptionState(StrEnum):
+    """Tailor: where an image's caption stands (one state per image), for filtering the images list.
+    ``failed``: the last caption attempt failed (an older caption may be kept); ``missing``: no
+    caption and none coming."""
+
+    missing = "missing"
+    automatic = "automatic"
+    manual = "manual"
+    pending = "pending"
+    failed = "failed"
+
+
+def caption_state(caption: str | None, source: str | None, error: str | None) -> CaptionState:
+    if source == CaptionSource.pending:
+        return CaptionState.pending
+    if error:
+        return CaptionState.failed
+    if caption is None:
+        return CaptionState.missing
+    return CaptionState.manual if source == CaptionSource.manual else CaptionState.automatic
+
+
+class UploadSource(StrEnum):
+    """Tailor: how an image arrived."""
+
+    upload = "upload"
+    zip = "zip"
+    url = "url"
+
+
 class BulkUploadStatus(StrEnum):
     pending = "pending"
     processing = "processing"

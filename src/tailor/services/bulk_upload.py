@@ -22,7 +22,7 @@ from typing import Any, BinaryIO
 from sqlalchemy.orm import Session
 
 from tailor.domain import datasets as rules
-from tailor.domain.enums import BulkUploadStatus, DatasetStatus
+from tailor.domain.enums import BulkUploadStatus, DatasetStatus, UploadSource
 from tailor.domain.errors import NotFound, TailorError
 from tailor.domain.jobs import BULK_UPLOAD
 from tailor.domain.jobs import BulkUpload as BulkUploadPayload
@@ -207,6 +207,7 @@ class _Ingest:
                         blobs,
                         image_name=clean_name(name, f"{img.sha256[:16]}.{img.ext}"),
                         upload_source_url=None,
+                        upload_source=UploadSource.zip,
                     )
                     self.added_ids.append(image.id)
                     self.added_keys.extend(blobs.keys)

@@ -192,6 +192,11 @@ def clone_dataset(
                 caption_source=img.caption_source,
                 caption_error=img.caption_error,
                 upload_source_url=img.upload_source_url,
+                previous_caption=img.previous_caption,
+                upload_source=img.upload_source,
+                file_size=img.file_size,
+                source_width=img.source_width,
+                source_height=img.source_height,
             )
             measure_store.copy_measures(s, img.id, new.id)
             if img.caption_source == CaptionSource.pending:

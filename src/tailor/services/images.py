@@ -11,14 +11,16 @@ from sqlalchemy.orm import Session
 
 from tailor.bridge.prompts import validate_structured_prompt
 from tailor.domain import datasets as rules
-from tailor.domain.enums import CaptionSource, CaptionsUpdateStatus
+from tailor.domain.enums import CaptionSource, CaptionState, CaptionsUpdateStatus, UploadSource
 from tailor.domain.errors import InvalidInput, NotFound, TooLarge, Unprocessable, UpstreamUnavailable
+from tailor.domain.readiness import Flag
 from tailor.infra.imaging import ImageRules, NormalizedImage, normalize_image
 from tailor.infra.outbound import OutboundSlots
 from tailor.infra.safe_fetch import fetch_url
 from tailor.services.blob_refs import delete_quietly, delete_unreferenced
 from tailor.services.context import Stores
 from tailor.services.datasets import dataset_limit, enqueue_caption, require_dataset
+from tailor.services.readiness import report_in as readiness_report
 from tailor.store import datasets as dataset_store
 from tailor.store import images as store
 from tailor.store import measures as measure_store
@@ -72,8 +74,10 @@ def insert_image(
     *,
     image_name: str,
     upload_source_url: str | None,
+    upload_source: UploadSource,
 ) -> Image:
     """The image row (the dataset is locked by the caller); a caption job when it has a schema."""
+    m = img.measures
     row = store.add_image(
         session,
         ds.organization_id,
@@ -85,9 +89,12 @@ def insert_image(
         height=img.height,
         sha256=img.sha256,
         upload_source_url=upload_source_url,
+        upload_source=upload_source,
+        file_size=len(img.data),
+        source_width=m.source_width if m is not None else None,
+        source_height=m.source_height if m is not None else None,
     )
-    if img.measures is not None:
-        m = img.measures
+    if m is not None:
         measure_store.save_measures(
             session,
             row.id,
@@ -163,7 +170,16 @@ def upload_image(
         with session_scope(rt.sessions) as s:
             ds = _precheck(s, organization_id, dataset_id, limit_of, lock=True)
             name = clean_name(image_name, f"{img.sha256[:16]}.{img.ext}")
-            return insert_image(s, ds, img, blobs, image_name=name, upload_source_url=upload_source_url)
+            source = UploadSource.url if upload_source_url else UploadSource.upload
+            return insert_image(
+                s,
+                ds,
+                img,
+                blobs,
+                image_name=name,
+                upload_source_url=upload_source_url,
+                upload_source=source,
+            )
     except BaseException:
         delete_quietly(rt, blobs.keys)
         raise
@@ -173,6 +189,44 @@ def list_images(rt: Stores, organization_id: int, dataset_id: int) -> list[Image
     with session_scope(rt.sessions) as s:
         require_dataset(s, organization_id, dataset_id, lock=False)
         return store.list_images(s, dataset_id)
+
+
+@dataclass(frozen=True)
+class ImageQuery:
+    """Filters and page of ``GET .../images`` (Tailor extensions; all optional)."""
+
+    caption_state: CaptionState | None = None
+    flag: Flag | None = None
+    search: str | None = None
+    limit: int | None = None
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class ImagePage:
+    images: list[Image]
+    total: int  # images matching the filters, all pages
+
+
+def find_images(rt: Stores, organization_id: int, dataset_id: int, query: ImageQuery) -> ImagePage:
+    """The images matching ``query``. A readiness flag is taken from the dataset's report (built
+    from its rows, as ``GET .../report`` does), so it is always current."""
+    with session_scope(rt.sessions) as s:
+        ds = require_dataset(s, organization_id, dataset_id, lock=False)
+        only: set[int] | None = None
+        if query.flag is not None:
+            report = readiness_report(s, ds)
+            only = {i["id"] for i in report["images"] if query.flag in i["flags"]}
+        images, total = store.find_images(
+            s,
+            dataset_id,
+            caption_state=query.caption_state,
+            search=query.search,
+            only_ids=only,
+            limit=query.limit,
+            offset=query.offset,
+        )
+        return ImagePage(images, total)
 
 
 def get_image(rt: Stores, organization_id: int, dataset_id: int, image_id: int) -> Image:
@@ -210,6 +264,8 @@ def update_image(
             raise NotFound(f"image {image_id} not found in dataset {dataset_id}")
         rules.check_editable(ds.status, "caption")
         if normalized is not None:
+            if img.caption is not None and img.caption != normalized:
+                img.previous_caption = img.caption
             img.caption = normalized
             img.caption_source = CaptionSource.manual
             img.caption_error = None
@@ -232,3 +288,32 @@ def delete_image(rt: Stores, organization_id: int, dataset_id: int, image_id: in
         keys = [img.blob_key, img.thumbnail_key]
         store.delete_image(s, img)
     delete_unreferenced(rt, keys)
+
+
+MAX_BULK_DELETE = 5000
+
+
+def delete_images(rt: Stores, organization_id: int, dataset_id: int, image_ids: list[int]) -> int:
+    """Delete several images of one dataset in one transaction: all of them or none (an id not in
+    the dataset is a 404 naming it; a completed dataset is a 409). Returns how many were deleted."""
+    wanted = list(dict.fromkeys(image_ids))
+    if not wanted:
+        raise InvalidInput("image_ids must name at least one image", field="image_ids")
+    if len(wanted) > MAX_BULK_DELETE:
+        raise InvalidInput(f"image_ids may name at most {MAX_BULK_DELETE} images", field="image_ids")
+    with session_scope(rt.sessions) as s:
+        ds = require_dataset(s, organization_id, dataset_id, lock=True)
+        rules.check_editable(ds.status, "image delete")
+        images = store.images_with_ids(s, dataset_id, wanted)
+        if len(images) != len(wanted):
+            found = {i.id for i in images}
+            missing = [i for i in wanted if i not in found]
+            shown = ", ".join(str(i) for i in missing[:20]) + (" …" if len(missing) > 20 else "")
+            raise NotFound(
+                f"image_ids: {len(missing)} image(s) not found in dataset {dataset_id} ({shown}); "
+                "nothing was deleted"
+            )
+        keys = [k for img in images for k in (img.blob_key, img.thumbnail_key)]
+        store.delete_images(s, images)
+    delete_unreferenced(rt, keys)
+    return len(images)

@@ -346,7 +346,7 @@ def build_report(
     }
 
 
-def _report_in(session: Session, ds: Dataset) -> dict[str, Any]:
+def report_in(session: Session, ds: Dataset) -> dict[str, Any]:
     project = project_store.get_project(session, ds.organization_id, ds.project_id)
     images = image_store.list_images(session, ds.id)
     measures = measure_store.measures_of_dataset(session, ds.id)
@@ -359,13 +359,13 @@ def dataset_report(rt: Stores, organization_id: int, dataset_id: int) -> dict[st
         ds = dataset_store.get_dataset(s, organization_id, dataset_id)
         if ds is None:
             raise NotFound(f"dataset {dataset_id} not found")
-        return _report_in(s, ds)
+        return report_in(s, ds)
 
 
 def completion_problems(session: Session, ds: Dataset) -> list[str]:
     """What keeps ``ds`` from being completed (empty: it may be). Every check that can refuse a
     completion adds its messages here; ``force: true`` on the update skips them."""
-    report = _report_in(session, ds)
+    report = report_in(session, ds)
     return [
         p["message"]
         for p in report["problems"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import cast
 
-from sqlalchemy import CursorResult, exists, select, update
+from sqlalchemy import CursorResult, case, exists, select, update
 from sqlalchemy.orm import Session
 
 from tailor.domain.enums import CaptionSource, CaptionsUpdateStatus, JobState
@@ -44,13 +44,24 @@ def images_by_id(session: Session, dataset_id: int, image_ids: list[int]) -> lis
     )
 
 
+def _previous(new_caption: str) -> object:
+    """SET expression keeping the caption being replaced (when there is one and it changes)."""
+    changed = Image.caption.is_not(None) & (Image.caption != new_caption)
+    return case((changed, Image.caption), else_=Image.previous_caption)
+
+
 def store_caption(session: Session, image_id: int, caption: str) -> bool:
     """Save an automatic caption if the image still waits for one; True when written."""
     n = _count(
         session.execute(
             update(Image)
             .where(Image.id == image_id, Image.caption_source == CaptionSource.pending)
-            .values(caption=caption, caption_source=CaptionSource.automatic, caption_error=None)
+            .values(
+                caption=caption,
+                caption_source=CaptionSource.automatic,
+                caption_error=None,
+                previous_caption=_previous(caption),
+            )
             .execution_options(synchronize_session=False)
         )
     )

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, not_, or_, select, update
 from sqlalchemy.orm import Session
 
+from tailor.domain.enums import CaptionSource, CaptionState
 from tailor.store.tables import Dataset, Image
 
 
@@ -31,6 +32,76 @@ def list_images(session: Session, dataset_id: int, limit: int | None = None) -> 
     if limit is not None:
         q = q.limit(limit)
     return list(session.scalars(q))
+
+
+def _caption_state_is(state: CaptionState) -> ColumnElement[bool]:
+    """SQL for ``domain.enums.caption_state(...) == state``."""
+    pending = Image.caption_source == CaptionSource.pending
+    settled = or_(Image.caption_source.is_(None), not_(pending))
+    ok = and_(settled, Image.caption_error.is_(None))
+    if state == CaptionState.pending:
+        return pending
+    if state == CaptionState.failed:
+        return and_(settled, Image.caption_error.is_not(None))
+    if state == CaptionState.missing:
+        return and_(ok, Image.caption.is_(None))
+    manual = Image.caption_source == CaptionSource.manual
+    if state == CaptionState.manual:
+        return and_(ok, Image.caption.is_not(None), manual)
+    return and_(ok, Image.caption.is_not(None), or_(Image.caption_source.is_(None), not_(manual)))
+
+
+def find_images(
+    session: Session,
+    dataset_id: int,
+    *,
+    caption_state: CaptionState | None = None,
+    search: str | None = None,
+    only_ids: set[int] | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> tuple[list[Image], int]:
+    """A page of the dataset's images (id order) matching the filters, and how many match in all.
+    ``search``: case-insensitive substring of the name or the caption's JSON text. ``only_ids``
+    (a readiness flag's images) is applied here in Python: it may hold thousands of ids."""
+    q = select(Image).where(Image.dataset_id == dataset_id)
+    if caption_state is not None:
+        q = q.where(_caption_state_is(caption_state))
+    if search:
+        term = search.lower()
+        q = q.where(
+            or_(
+                func.lower(Image.image_name).contains(term, autoescape=True),
+                func.lower(Image.caption).contains(term, autoescape=True),
+            )
+        )
+    if only_ids is not None:
+        rows = [i for i in session.scalars(q.order_by(Image.id)) if i.id in only_ids]
+        end = None if limit is None else offset + limit
+        return rows[offset:end], len(rows)
+    total = int(session.scalar(select(func.count()).select_from(q.subquery())) or 0)
+    q = q.order_by(Image.id).offset(offset)
+    if limit is not None:
+        q = q.limit(limit)
+    return list(session.scalars(q)), total
+
+
+def images_with_ids(session: Session, dataset_id: int, image_ids: list[int]) -> list[Image]:
+    """The dataset's images among ``image_ids`` (the ids are checked in chunks)."""
+    found: list[Image] = []
+    for i in range(0, len(image_ids), 500):
+        part = image_ids[i : i + 500]
+        found.extend(session.scalars(select(Image).where(Image.dataset_id == dataset_id, Image.id.in_(part))))
+    return found
+
+
+def delete_images(session: Session, images: list[Image]) -> None:
+    ids = [i.id for i in images]
+    for i in range(0, len(ids), 500):
+        session.execute(
+            delete(Image).where(Image.id.in_(ids[i : i + 500])).execution_options(synchronize_session=False)
+        )
+    session.flush()
 
 
 def keys_of_dataset(session: Session, dataset_id: int) -> list[str]:

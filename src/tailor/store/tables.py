@@ -126,6 +126,13 @@ class Image(Base, Timestamps):
     caption_source: Mapped[str | None] = mapped_column(String(16), default=None)
     caption_error: Mapped[str | None] = mapped_column(Text)
     upload_source_url: Mapped[str | None] = mapped_column(Text)
+    # the caption before the last change (regenerated, refined or edited), for diffs
+    previous_caption: Mapped[str | None] = mapped_column(Text)
+    # how the image arrived: upload | zip | url; bytes stored; size as uploaded (before upscaling)
+    upload_source: Mapped[str | None] = mapped_column(String(16))
+    file_size: Mapped[int | None] = mapped_column(BigInteger)
+    source_width: Mapped[int | None] = mapped_column(Integer)
+    source_height: Mapped[int | None] = mapped_column(Integer)
 
 
 class BulkUpload(Base, Timestamps):

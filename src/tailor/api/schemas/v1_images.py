@@ -8,8 +8,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tailor.api.schemas.common import UpdateBody
+from tailor.api.schemas.common import Id, UpdateBody
 from tailor.api.schemas.v1_projects import utc
+from tailor.domain.enums import CaptionState, UploadSource, caption_state
 from tailor.domain.signing import LinkSigner
 from tailor.store.tables import Image
 
@@ -47,8 +48,38 @@ class ImagePublic(BaseModel):
     width: int = Field(description="Tailor: width of the stored image.")
     height: int = Field(description="Tailor: height of the stored image.")
     caption_error: str | None = Field(None, description="Tailor: why the last caption attempt failed.")
+    caption_state: CaptionState = Field(
+        description="Tailor: missing | automatic | manual | pending | failed (the images list filters on it)."
+    )
+    previous_caption: str | None = Field(
+        None, description="Tailor: the caption before it was last regenerated, refined or edited."
+    )
+    upload_source: UploadSource | None = Field(
+        None, description="Tailor: how the image arrived: upload (a file), zip (bulk upload) or url."
+    )
+    file_size: int | None = Field(None, description="Tailor: bytes of the stored image.")
+    source_width: int | None = Field(None, description="Tailor: width as uploaded, before any upscaling.")
+    source_height: int | None = Field(None, description="Tailor: height as uploaded, before any upscaling.")
+    upscaled: bool | None = Field(
+        None, description="Tailor: whether the image was upscaled to reach the minimum size."
+    )
     created_at: datetime
     updated_at: datetime
+
+
+class BulkDelete(BaseModel):
+    """Tailor: ``POST .../images/delete``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    image_ids: list[Id] = Field(
+        min_length=1, max_length=5000, description="Images of this dataset to delete: all of them or none."
+    )
+
+
+class BulkDeleteResult(BaseModel):
+    deleted: int = Field(description="How many images were deleted.")
+    image_ids: list[int]
 
 
 class BulkUploadCreate(BaseModel):
@@ -80,6 +111,12 @@ class BulkUploadStatusPublic(BaseModel):
     )
 
 
+def _upscaled(img: Image) -> bool | None:
+    if img.source_width is None or img.source_height is None:
+        return None
+    return img.source_width < img.width or img.source_height < img.height
+
+
 def render_image(img: Image, base_url: str, signer: LinkSigner) -> dict[str, Any]:
     return {
         "id": img.id,
@@ -93,6 +130,13 @@ def render_image(img: Image, base_url: str, signer: LinkSigner) -> dict[str, Any
         "width": img.width,
         "height": img.height,
         "caption_error": img.caption_error,
+        "caption_state": caption_state(img.caption, img.caption_source, img.caption_error),
+        "previous_caption": img.previous_caption,
+        "upload_source": img.upload_source,
+        "file_size": img.file_size,
+        "source_width": img.source_width,
+        "source_height": img.source_height,
+        "upscaled": _upscaled(img),
         "created_at": utc(img.created_at),
         "updated_at": utc(img.updated_at),
     }

@@ -4,9 +4,9 @@ caption edits, delete, and zip bulk upload with its status."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -15,8 +15,10 @@ from tailor.api.deps import BaseUrl, CurrentOrg, RuntimeDep
 from tailor.api.errors import describe_validation
 from tailor.api.input_guard import read_form
 from tailor.api.links import Signer
-from tailor.api.schemas.common import Id
+from tailor.api.schemas.common import ID_MAX, Id
 from tailor.api.schemas.v1_images import (
+    BulkDelete,
+    BulkDeleteResult,
     BulkUploadCreate,
     BulkUploadStatusPublic,
     ImageCreate,
@@ -25,7 +27,9 @@ from tailor.api.schemas.v1_images import (
     render_image,
 )
 from tailor.bootstrap import Runtime
+from tailor.domain.enums import CaptionState
 from tailor.domain.errors import InvalidInput, TooLarge
+from tailor.domain.readiness import Flag
 from tailor.engine.moderation import image_moderator
 from tailor.infra.imaging import decode_base64
 from tailor.services import bulk_upload as bulk_svc
@@ -33,6 +37,7 @@ from tailor.services import images as svc
 
 router = APIRouter(prefix="/v1/tailored-gen/datasets/{dataset_id}/images", tags=["Images"])
 
+MAX_PAGE = 500
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off", ""}
 
@@ -210,11 +215,60 @@ async def upload_image(
     return render_image(image, base_url, signer)
 
 
-@router.get("", response_model=list[ImagePublic], summary="List a dataset's images")
+@router.get(
+    "",
+    response_model=list[ImagePublic],
+    summary="List a dataset's images",
+    description="Without query parameters: every image, as Bria's API answers. Tailor extensions: "
+    "`limit`/`offset` page through the images (id order), `caption_state`, `flag` and `search` "
+    "filter them; the `X-Total-Count` header holds how many images match, all pages together.",
+)
 def list_images(
-    org: CurrentOrg, rt: RuntimeDep, base_url: BaseUrl, signer: Signer, dataset_id: Id
+    org: CurrentOrg,
+    rt: RuntimeDep,
+    base_url: BaseUrl,
+    signer: Signer,
+    response: Response,
+    dataset_id: Id,
+    limit: Annotated[
+        int | None, Query(ge=1, le=MAX_PAGE, description=f"Tailor: images per page (1-{MAX_PAGE}).")
+    ] = None,
+    offset: Annotated[int, Query(ge=0, le=ID_MAX, description="Tailor: images to skip.")] = 0,
+    caption_state: Annotated[
+        CaptionState | None, Query(description="Tailor: only images whose caption is in this state.")
+    ] = None,
+    flag: Annotated[
+        Flag | None,
+        Query(description="Tailor: only images the readiness report flags so (`GET .../report`)."),
+    ] = None,
+    search: Annotated[
+        str | None,
+        Query(max_length=200, description="Tailor: case-insensitive text in the image name or the caption."),
+    ] = None,
 ) -> list[dict[str, Any]]:
-    return [render_image(i, base_url, signer) for i in svc.list_images(rt, org.organization_id, dataset_id)]
+    query = svc.ImageQuery(
+        caption_state=caption_state,
+        flag=flag,
+        search=(search or "").strip() or None,
+        limit=limit,
+        offset=offset,
+    )
+    found = svc.find_images(rt, org.organization_id, dataset_id, query)
+    response.headers["X-Total-Count"] = str(found.total)
+    return [render_image(i, base_url, signer) for i in found.images]
+
+
+@router.post(
+    "/delete",
+    response_model=BulkDeleteResult,
+    summary="Delete several images at once (Tailor)",
+    description="Tailor extension: deletes every listed image of the dataset in one transaction, or "
+    "none (404 naming the ids that are not in the dataset; 409 on a completed dataset).",
+)
+def delete_images(org: CurrentOrg, rt: RuntimeDep, dataset_id: Id, body: BulkDelete) -> dict[str, Any]:
+    ids = list(dict.fromkeys(body.image_ids))
+    deleted = svc.delete_images(rt, org.organization_id, dataset_id, ids)
+    return {"deleted": deleted, "image_ids": ids}
 
 
 @router.get("/{image_id}", response_model=ImagePublic, summary="Get an image")

@@ -1,65 +1,14 @@
-// One dataset: status and actions, upload, image grid, caption editor, visual schema.
-import { api, list, V1 } from "../api.js";
-import { badge, busy, errorBox, flash, h, label, page, pretty, renameButton } from "../ui.js";
+// One dataset: status and actions, readiness, upload, visual schema, the image view and the images
+// browser (pages, filters, grid or caption table, multi-select delete).
+import { api, V1 } from "../api.js";
+import { badge, busy, flash, h, label, page, renameButton } from "../ui.js";
+import { fetchPage, imageBrowser, newBrowseState } from "./browse.js";
+import { imageView } from "./imageview.js";
 import { schemaEditor } from "./schema.js";
 import { uploader } from "./upload.js";
 
 // Unsaved caption edits by image id: they survive the page's redraws and switching images.
 const drafts = new Map();
-
-function captionEditor(dataset, image, refresh) {
-  const draft = dataset.status !== "completed";
-  const unsaved = drafts.has(image.id);
-  const text = h("textarea", { id: "caption-text", rows: 12, readOnly: !draft, spellcheck: false }, unsaved ? drafts.get(image.id) : pretty(image.caption));
-  const note = h("p", { class: "hint", id: "caption-unsaved", "aria-live": "polite" }, unsaved ? "Unsaved changes." : "");
-  text.addEventListener("input", () => {
-    drafts.set(image.id, text.value);
-    note.textContent = "Unsaved changes.";
-    document.querySelector(`.thumb[data-image="${image.id}"]`)?.classList.add("unsaved");
-  });
-  const errors = h("div");
-  const save = h("button", { type: "button", disabled: !draft }, "Save caption");
-  const regen = h("button", { type: "button", class: "secondary", disabled: !draft }, "Regenerate caption");
-  const del = h("button", { type: "button", class: "danger", disabled: !draft }, "Delete image");
-  const path = `${V1}/datasets/${dataset.id}/images/${image.id}`;
-  save.addEventListener("click", () => {
-    errors.replaceChildren();
-    busy(save, async () => {
-      await api("PUT", path, { json: { caption: text.value } });
-      drafts.delete(image.id);
-      flash("success", "Caption saved.");
-      refresh(image.id);
-    }, errors);
-  });
-  regen.addEventListener("click", () => {
-    errors.replaceChildren();
-    if ((drafts.has(image.id) || image.caption_source === "manual") && !confirm("Replace this caption (written or edited by hand) with a generated one?")) return;
-    busy(regen, async () => {
-      drafts.delete(image.id);
-      await api("PUT", path, { json: { regenerate_caption: true } });
-      flash("success", "Caption queued for regeneration.");
-      refresh(image.id);
-    }, errors);
-  });
-  del.addEventListener("click", () => {
-    if (!confirm(`Delete ${image.image_name || "this image"}?`)) return;
-    busy(del, async () => {
-      await api("DELETE", path);
-      refresh(null);
-    }, errors);
-  });
-  return h("section", { class: "panel", id: "caption-editor", "aria-labelledby": "caption-title" },
-    h("h2", { id: "caption-title" }, `Caption · ${image.image_name || `image ${image.id}`}`),
-    h("div", { class: "row" },
-      image.thumbnail_url || image.image_url ? h("img", { src: image.thumbnail_url || image.image_url, alt: image.image_name || "", width: 160 }) : null,
-      h("dl", { class: "kv" },
-        h("dt", {}, "Source"), h("dd", {}, badge(image.caption_source || "none")),
-        h("dt", {}, "Size"), h("dd", {}, image.width && image.height ? `${image.width}×${image.height}` : "—"),
-        h("dt", {}, "Image"), h("dd", {}, image.image_url ? h("a", { href: image.image_url, target: "_blank", rel: "noopener" }, "full size") : "—"))),
-    image.caption_error ? errorBox(`Captioning failed: ${image.caption_error}`) : null,
-    h("label", { for: "caption-text" }, "Structured caption (JSON)"), text, note,
-    errors, h("div", { class: "row mt" }, save, regen, h("span", { class: "spacer" }), del));
-}
 
 const SEVERITY = { blocking: "failed", warning: "pending" };
 const VERDICT = { ready: "completed", ready_with_warnings: "pending", not_ready: "failed" };
@@ -82,47 +31,56 @@ function readinessPanel(report) {
     problems.length ? h("ul", { class: "problems" }, problems) : h("p", { class: "hint" }, "No problems found."));
 }
 
+// The element that had focus (and its caret) before a redraw, to give it back after.
+function focusState() {
+  const el = document.activeElement;
+  if (!el || !el.id || el === document.body) return null;
+  const caret = typeof el.selectionStart === "number" ? [el.selectionStart, el.selectionEnd] : null;
+  return { id: el.id, caret, scroll: el.scrollTop };
+}
+
+function restoreFocus(saved) {
+  const el = saved && document.getElementById(saved.id);
+  if (!el) return;
+  el.focus({ preventScroll: true });
+  if (saved.caret) { try { el.setSelectionRange(saved.caret[0], saved.caret[1]); } catch { /* not a text field */ } }
+  el.scrollTop = saved.scroll;
+}
+
 export async function render(root, { id }) {
   let timer = null;
   let selected = null;
   let upload = null; // kept across redraws so its progress and messages stay visible
+  let project = null;
+  let report = null;
+  let reportFresh = false; // false: something changed, read the report again
+  const st = newBrowseState();
   const body = h("div");
   root.append(body);
 
   async function load() {
-    const dataset = await api("GET", `${V1}/datasets/${id}`);
-    const images = list(await api("GET", `${V1}/datasets/${id}/images`), "images");
-    const project = await api("GET", `${V1}/projects/${dataset.project_id}`).catch(() => null);
-    const report = await api("GET", `${V1}/datasets/${id}/report`).catch(() => null);
-    return { dataset, images, project, report };
+    const dataset = await api("GET", `${V1}/datasets/${id}?max_images=1`);
+    let found = await fetchPage(id, st);
+    const pages = Math.max(1, Math.ceil(found.total / st.size));
+    if (st.page >= pages) { st.page = pages - 1; found = await fetchPage(id, st); }
+    project ||= await api("GET", `${V1}/projects/${dataset.project_id}`).catch(() => null);
+    // the report reads every image of the dataset: paging and filtering reuse the last one
+    if (!reportFresh) { report = await api("GET", `${V1}/datasets/${id}/report`).catch(() => null); reportFresh = true; }
+    let current = selected === null ? null : found.images.find((i) => i.id === selected);
+    if (selected !== null && !current) current = await api("GET", `${V1}/datasets/${id}/images/${selected}`).catch(() => null);
+    return { dataset, found, report, current };
   }
 
-  async function draw(keepSelection = true) {
-    const { dataset, images, project, report } = await load();
-    const flagsOf = new Map((report?.images || []).map((i) => [i.id, i.flags || []]));
+  async function draw(keepSelection = true, { navigating = false } = {}) {
     if (!keepSelection) selected = null;
+    if (!navigating) reportFresh = false;
+    const { dataset, found, report, current } = await load();
+    if (!current) selected = null;
+    const images = found.images;
     const draft = dataset.status !== "completed";
-    const pending = images.some((i) => i.caption_source === "pending") || dataset.captions_update_status === "in_progress";
-    const editorSlot = h("div");
-    const grid = h("div", { class: "thumbs", role: "list", "aria-label": "Images" }, images.map((img) => {
-      const b = h("button", { type: "button", class: drafts.has(img.id) ? "thumb unsaved" : "thumb", "data-image": img.id, "aria-pressed": String(img.id === selected), title: img.image_name || "" },
-        h("img", { src: img.thumbnail_url || img.image_url, alt: img.image_name || `image ${img.id}`, loading: "lazy" }),
-        h("span", { class: "tag" }, drafts.has(img.id) ? "unsaved edit" : img.caption_error ? "caption failed" : label(img.caption_source || "no caption")),
-        (flagsOf.get(img.id) || []).length
-          ? h("span", { class: "flags", title: flagsOf.get(img.id).join(", "), "data-flags": flagsOf.get(img.id).join(" ") }, flagsOf.get(img.id).map((f) => f.replaceAll("_", " ")).join(", "))
-          : null);
-      b.addEventListener("click", () => {
-        selected = img.id;
-        grid.querySelectorAll(".thumb").forEach((t) => t.setAttribute("aria-pressed", String(t === b)));
-        editorSlot.replaceChildren(captionEditor(dataset, img, refreshAfter));
-        editorSlot.querySelector("textarea")?.focus();
-      });
-      return h("div", { role: "listitem" }, b);
-    }));
-    const current = images.find((i) => i.id === selected);
-    const typing = document.activeElement && document.activeElement.id === "caption-text" ? document.activeElement : null;
-    const caret = typing ? [typing.selectionStart, typing.selectionEnd, typing.scrollTop] : null;
-    if (current) editorSlot.replaceChildren(captionEditor(dataset, current, refreshAfter));
+    const caps = report?.captions || {};
+    const pending = images.some((i) => i.caption_source === "pending") || (caps.pending || 0) > 0 || dataset.captions_update_status === "in_progress";
+    const focus = focusState();
 
     const complete = h("button", { type: "button", disabled: !draft }, "Mark completed");
     complete.addEventListener("click", () => busy(complete, async () => {
@@ -136,8 +94,9 @@ export async function render(root, { id }) {
       flash("success", `Cloned into the draft "${copy.name}".`);
       location.hash = `#/datasets/${copy.id}`;
     }));
-    const manual = images.filter((i) => i.caption_source === "manual").length;
-    const blocked = draft && report && report.verdict === "not_ready" && images.length >= 5;
+    const total = dataset.images_count ?? found.total;
+    const manual = report ? caps.manual || 0 : images.filter((i) => i.caption_source === "manual").length;
+    const blocked = draft && report && report.verdict === "not_ready" && total >= 5;
     const force = blocked ? h("button", { type: "button", class: "danger", id: "complete-anyway" }, "Complete anyway") : null;
     force?.addEventListener("click", () => {
       if (!confirm("The readiness report has blocking problems. Complete the dataset anyway?")) return;
@@ -147,7 +106,7 @@ export async function render(root, { id }) {
         await draw();
       });
     });
-    const recaption = h("button", { type: "button", class: "secondary", disabled: !draft || !images.length }, "Regenerate all captions");
+    const recaption = h("button", { type: "button", class: "secondary", disabled: !draft || !total }, "Regenerate all captions");
     recaption.addEventListener("click", () => {
       if (manual && !confirm(`This overwrites ${manual} caption(s) written by hand. Regenerate them too?`)) return;
       busy(recaption, async () => {
@@ -157,7 +116,7 @@ export async function render(root, { id }) {
         await draw();
       });
     });
-    const recaptionAuto = h("button", { type: "button", class: "secondary", disabled: !draft || !images.length, hidden: !manual }, "Regenerate automatic captions only");
+    const recaptionAuto = h("button", { type: "button", class: "secondary", disabled: !draft || !total, hidden: !manual }, "Regenerate automatic captions only");
     recaptionAuto.addEventListener("click", () => busy(recaptionAuto, async () => {
       await api("PUT", `${V1}/datasets/${id}/images?which=automatic`, { json: {} });
       flash("success", `Automatic captions are being regenerated; ${manual} manual caption(s) kept.`);
@@ -172,6 +131,13 @@ export async function render(root, { id }) {
       });
     });
 
+    const open = (imageId) => {
+      selected = imageId;
+      refreshAfter(imageId, true);
+    };
+    const browser = imageBrowser({ dataset, st, found, report, drafts, openId: selected, open, redraw: (keep = selected) => refreshAfter(keep), navigate: () => refreshAfter(selected, false, true) });
+    const missingCount = async () => (await fetchPage(id, { ...st, page: 0, size: 1, caption_state: "missing", flag: "", search: "" })).total;
+
     const crumbs = [["Projects", "#/projects"], [project ? project.project_name : `Project ${dataset.project_id}`, `#/projects/${dataset.project_id}`]];
     body.replaceChildren(...page(dataset.name || `Dataset ${id}`, crumbs,
       h("section", { class: "panel" },
@@ -179,7 +145,7 @@ export async function render(root, { id }) {
           h("dl", { class: "kv" },
             h("dt", {}, "Status"), h("dd", {}, badge(dataset.status)),
             h("dt", {}, "Captions"), h("dd", {}, badge(pending ? "in_progress" : dataset.captions_update_status || "empty")),
-            h("dt", {}, "Images"), h("dd", {}, String(dataset.images_count ?? images.length)),
+            h("dt", {}, "Images"), h("dd", {}, String(total)),
             h("dt", {}, "Upload type"), h("dd", {}, label(dataset.upload_type || "basic"))),
           h("span", { class: "spacer" }), complete, force, clone,
           renameButton("dataset", dataset.name, (name) => api("PUT", `${V1}/datasets/${id}`, { json: { name } }), () => draw()), recaption, recaptionAuto, del),
@@ -187,23 +153,28 @@ export async function render(root, { id }) {
           : h("p", { class: "hint" }, "Completed: frozen and ready for training. To change it, clone it into a new draft.")),
       draft ? readinessPanel(report) : null,
       h("div", { class: "grid2" },
-        h("div", {},
-          draft ? h("section", { class: "panel", "aria-labelledby": "up-title" }, h("h2", { id: "up-title" }, "Upload"), (upload ||= uploader(dataset, () => draw()))) : null,
-          h("section", { class: "panel", "aria-labelledby": "img-title" },
-            h("h2", { id: "img-title" }, `Images (${images.length})`, pending ? h("span", { class: "badge pending" }, " captioning…") : ""),
-            images.length ? grid : h("p", { class: "empty" }, "No images yet."))),
-        h("div", {}, editorSlot, schemaEditor(dataset, images, () => draw())))));
-    if (caret) {
-      const again = document.getElementById("caption-text");
-      if (again) { again.focus(); again.setSelectionRange(caret[0], caret[1]); again.scrollTop = caret[2]; }
-    }
+        draft ? h("section", { class: "panel", "aria-labelledby": "up-title" }, h("h2", { id: "up-title" }, "Upload"), (upload ||= uploader(dataset, () => draw()))) : null,
+        schemaEditor(dataset, images, () => draw(), missingCount)),
+      current ? imageView(dataset, current, drafts, refreshAfter) : null,
+      browser));
+    restoreFocus(focus);
     clearTimeout(timer);
-    if (pending) timer = setTimeout(() => draw().catch(() => {}), 2000);
+    if (pending) timer = setTimeout(() => draw().catch(() => {}), total > 1000 ? 6000 : 2000); // a large report costs seconds
   }
 
-  function refreshAfter(keepId) {
+  async function refreshAfter(keepId, reveal = false, navigating = false) {
     selected = keepId;
-    draw().catch((err) => flash("error", err));
+    try {
+      await draw(true, { navigating: navigating || reveal });
+    } catch (err) {
+      flash("error", err);
+      return;
+    }
+    if (reveal) {
+      const view = document.getElementById("caption-editor");
+      view?.scrollIntoView({ block: "start" });
+      (view?.querySelector("#caption-form input, #caption-form textarea, #caption-text:not([hidden])"))?.focus({ preventScroll: true });
+    }
   }
 
   await draw(false);

@@ -1,6 +1,8 @@
-// The visual-schema editor: generate from sample images, refine by instruction, save.
+// The visual-schema editor: generate from sample images, refine by instruction, save. The schema is
+// edited as labelled fields, with the raw JSON one click away.
 import { api, fileToBase64, V1 } from "../api.js";
 import { busy, flash, h, pretty } from "../ui.js";
+import { jsonEditor } from "./jsonform.js";
 
 async function urlToBase64(url) {
   const res = await fetch(url);
@@ -8,9 +10,17 @@ async function urlToBase64(url) {
   return fileToBase64(await res.blob());
 }
 
-export function schemaEditor(dataset, images, onSaved) {
+// Unsaved schema edits by dataset id: they survive the page's redraws.
+const schemaDrafts = new Map();
+
+export function schemaEditor(dataset, images, onSaved, missingCount) {
   const draft = dataset.status !== "completed";
-  const text = h("textarea", { id: "schema-text", rows: 14, readOnly: !draft, spellcheck: false }, pretty(dataset.visual_schema));
+  const editor = jsonEditor({
+    id: "schema", textId: "schema-text", title: "Visual schema", readOnly: !draft, store: "tailor.view.schema",
+    text: schemaDrafts.get(dataset.id) ?? pretty(dataset.visual_schema),
+    onChange: (t) => schemaDrafts.set(dataset.id, t),
+  });
+  const text = { get value() { return editor.text(); }, set value(t) { schemaDrafts.set(dataset.id, t); editor.set(t); } };
   const errors = h("div");
   const samples = h("input", { type: "file", id: "schema-samples", multiple: true, accept: "image/png,image/jpeg,image/webp" });
   const gen = h("button", { type: "button", class: "secondary", disabled: !draft }, "Generate schema");
@@ -50,10 +60,11 @@ export function schemaEditor(dataset, images, onSaved) {
   save.addEventListener("click", () => {
     errors.replaceChildren();
     busy(save, async () => {
-      let value = text.value.trim();
-      try { value = JSON.stringify(JSON.parse(value)); } catch (e) { throw new Error(`The schema is not valid JSON: ${e.message}`); }
-      await api("PUT", `${V1}/datasets/${dataset.id}`, { json: { visual_schema: value } });
-      const uncaptioned = images.filter((i) => !i.caption && i.caption_source !== "pending").length;
+      const checked = editor.check(); // named inline; nothing is saved
+      if (checked.error) return;
+      await api("PUT", `${V1}/datasets/${dataset.id}`, { json: { visual_schema: checked.value } });
+      schemaDrafts.delete(dataset.id);
+      const uncaptioned = missingCount ? await missingCount() : images.filter((i) => !i.caption && i.caption_source !== "pending").length;
       if (uncaptioned && confirm(`Visual schema saved. Caption the ${uncaptioned} image(s) that have no caption now?`)) {
         await api("PUT", `${V1}/datasets/${dataset.id}/images?which=missing`, { json: {} });
         flash("success", `Visual schema saved; captioning ${uncaptioned} image(s).`);
@@ -67,7 +78,7 @@ export function schemaEditor(dataset, images, onSaved) {
   return h("section", { class: "panel", "aria-labelledby": "schema-title" },
     h("h2", { id: "schema-title" }, "Visual schema"),
     h("p", { class: "hint" }, "What stays constant across the IP (style, medium, palette, lighting, recurring subject). Captions are written against it."),
-    h("label", { for: "schema-text" }, "Schema (JSON)"), text,
+    editor.el,
     draft ? h("div", {},
       h("label", { for: "schema-samples" }, "Sample images for generation (5–10; default: this dataset's images)"), samples,
       h("div", { class: "row mt" }, gen),
