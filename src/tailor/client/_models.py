@@ -126,6 +126,7 @@ class ModelDownload(TailorObject):
     download_url: str
     base_model_name: str | None = None
     base_model_card: str | None = None
+    checkpoint_step: int | None = None  # Tailor: the checkpoint packaged (None: the final weights)
 
 
 class DatasetDownload(TailorObject):
@@ -240,6 +241,9 @@ class GenerationResult(TailorObject):
         for key, arg in names.items():
             if p.get(key) is not None:
                 kwargs[arg] = p[key]
+        version = p.get("model_version")
+        if isinstance(version, int) and not isinstance(version, bool):  # a checkpoint, not "final"
+            kwargs["checkpoint_step"] = version
         return kwargs
 
 
