@@ -3,7 +3,6 @@ and the per-project generation history, on the tiny model through a real worker.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import zipfile
 from pathlib import Path
@@ -14,11 +13,8 @@ import pytest
 
 from tailor.bootstrap import Runtime
 from tailor.config import Settings
-from tailor.store import checkpoints as ckpt_store
-from tailor.store.db import session_scope
-from tailor.store.tables import TailoredModel
 from tests.conftest import make_settings, new_token
-from tests.engine.api_helpers import SP, adapter_bytes, add_model, fetch_image, tiny_dir_for
+from tests.engine.api_helpers import SP, adapter_bytes, add_checkpoints, add_model, fetch_image, tiny_dir_for
 
 BASE = "/v1/tailored-gen"
 
@@ -27,19 +23,6 @@ BASE = "/v1/tailored-gen"
 def settings(tmp_path: Path, db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     tiny = tiny_dir_for(tmp_path_factory.getbasetemp())
     return make_settings(tmp_path / "home", db_url, base_model=str(tiny), device="cpu", max_steps=3)
-
-
-def add_checkpoints(rt: Runtime, model_id: int, adapters: dict[int, bytes]) -> None:
-    """Checkpoint records of a run (step -> adapter file), as training writes them."""
-    with session_scope(rt.sessions) as s:
-        model = s.get(TailoredModel, model_id)
-        assert model is not None
-        for step, data in adapters.items():
-            key = f"{model.blob_prefix}checkpoints/{step:06d}/run1/adapter.safetensors"
-            rt.blobs.put(key, data, "application/octet-stream")
-            ckpt_store.save_checkpoint(
-                s, model_id, step, adapter_key=key, adapter_sha256=hashlib.sha256(data).hexdigest()
-            )
 
 
 def tailored(model_id: int, **kw: Any) -> dict[str, Any]:
