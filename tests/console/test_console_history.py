@@ -35,6 +35,9 @@ def test_history_compare_and_a_stopped_models_checkpoints(  # type: ignore[no-un
     page.goto(f"/console#/models/{stopped}")
     expect(page.locator("#stopped-note")).to_contain_text("its checkpoints are kept")
     expect(page.get_by_role("button", name="Download weights")).to_be_enabled()
+    page.locator("#ck-title ~ table button", has_text="Download").first.click()
+    expect(page.get_by_role("link", name="Checkpoint 200 weights")).to_be_visible()
+    shot(page, "model-stopped-checkpoints")
     page.get_by_role("button", name="Complete from the latest checkpoint (200)").click()
     expect(page.locator("#model-status")).to_have_text("Completed")
     expect(page.get_by_role("link", name="Open in playground")).to_be_visible()
@@ -79,3 +82,8 @@ def test_history_compare_and_a_stopped_models_checkpoints(  # type: ignore[no-un
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the playground is {width}px wide on a 390px phone"
     shot(page, "playground-history-compare-phone")
+    page.goto(f"/console#/models/{stopped}")
+    page.locator("#ck-title").wait_for()
+    page.wait_for_load_state("networkidle")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the model page is {width}px wide on a 390px phone"
