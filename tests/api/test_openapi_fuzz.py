@@ -95,7 +95,7 @@ def _seed(app: Any, runtime: Runtime, token: str) -> None:
         assert r.status_code == 201, r.text
 
 
-DELETE_ORDER = ("images", "checkpoints", "models", "datasets", "projects")
+DELETE_ORDER = ("images", "checkpoints", "generations", "models", "datasets", "projects")
 
 
 def _operations(app: Any) -> list[Any]:

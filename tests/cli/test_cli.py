@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from tailor.bootstrap import Runtime
 from tests.cli.conftest import Result, _entry
 from tests.client.support import needs, write_pngs
+from tests.engine.api_helpers import add_checkpoints, add_model
 
 V1 = "/v1/tailored-gen"
 Run = Callable[..., Result]
@@ -193,6 +195,11 @@ def test_train_wait_and_generate(tailor: Run, tmp_path: Path) -> None:
     request_id = gen.stdout.rsplit("request ", 1)[1].rstrip(")\n ")
     st = tailor("status", request_id)
     assert st.rc == 0 and "COMPLETED" in st.stdout and "image_url" in st.stdout
+    history = tailor("generations", "list", str(pid), "--json")
+    assert history.rc == 0, history.stderr
+    assert history.json()["total"] == 1 and history.json()["generations"][0]["request_id"] == request_id
+    listed = tailor("generations", "list", str(pid))
+    assert listed.rc == 0 and request_id in listed.stdout and "Page 1 of 1 (1 in all)" in listed.stdout
 
     weights = tmp_path / "adapter.bin"
     dl = tailor("model", "download", str(mid), "-o", str(weights))
@@ -269,3 +276,14 @@ def test_ctrl_c_detaches_and_training_goes_on(
     follow = tailor("model", "train", str(mid), "--wait", "--interval", "0.3")
     assert follow.rc == 0, follow.stderr
     assert f"Model {mid}: Completed" in follow.stdout
+
+
+def test_complete_a_stopped_model_from_a_checkpoint(tailor: Run, runtime: Runtime, token: str) -> None:
+    empty = add_model(runtime, token, None, status="Stopped")
+    r = tailor("model", "complete", str(empty))
+    assert r.rc == 1 and "stopped before it saved a checkpoint" in r.stderr
+    mid = add_model(runtime, token, None, status="Stopped")
+    add_checkpoints(runtime, mid, {100: b"first", 200: b"second"})
+    r = tailor("model", "complete", str(mid), "--checkpoint", "100")
+    assert r.rc == 0, r.stderr
+    assert f"Model {mid}: Completed, serving checkpoint 100" in r.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -10,8 +11,10 @@ from typing import Any
 import httpx
 
 from tailor.bootstrap import Runtime
+from tailor.store import checkpoints as ckpt_store
 from tailor.store.db import session_scope
 from tailor.store.orgs import authenticate
+from tailor.store.tables import TailoredModel
 from tests.engine.lora_helpers import add_completed_model, make_adapter
 
 # A complete structured prompt (the shape bria-vgl validates).
@@ -69,6 +72,19 @@ def add_model(rt: Runtime, token: str, adapter: bytes | None, **kw: Any) -> int:
     """A model row (Completed by default) with its adapter in the blob store; returns its id."""
     with session_scope(rt.sessions) as s:
         return add_completed_model(s, rt.blobs, org_of(rt, token), adapter, **kw).id
+
+
+def add_checkpoints(rt: Runtime, model_id: int, adapters: dict[int, bytes]) -> None:
+    """Checkpoint records of a run (step -> adapter file), as training writes them."""
+    with session_scope(rt.sessions) as s:
+        model = s.get(TailoredModel, model_id)
+        assert model is not None
+        for step, data in adapters.items():
+            key = f"{model.blob_prefix}checkpoints/{step:06d}/run1/adapter.safetensors"
+            rt.blobs.put(key, data, "application/octet-stream")
+            ckpt_store.save_checkpoint(
+                s, model_id, step, adapter_key=key, adapter_sha256=hashlib.sha256(data).hexdigest()
+            )
 
 
 async def fetch_image(client: httpx.AsyncClient, url: str) -> bytes:

@@ -36,6 +36,7 @@ COMMAND_MODULES: list[str] = [
     "tailor.cli.datasets",
     "tailor.cli.models",
     "tailor.cli.generate",
+    "tailor.cli.generations",
     "tailor.cli.contract",
     "tailor.cli.video",
 ]

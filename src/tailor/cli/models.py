@@ -1,4 +1,4 @@
-"""``tailor model list|create|show|delete|train|stop|checkpoints|download``."""
+"""``tailor model list|create|show|delete|train|stop|complete|checkpoints|download``."""
 
 from __future__ import annotations
 
@@ -200,6 +200,27 @@ def stop(
     out.print(f"Model {model_id}: {m.status}")
 
 
+@model_app.command("complete")
+@handle_errors
+def complete(
+    model_id: Annotated[int, typer.Argument(help="Model id (a Stopped model).")],
+    checkpoint: Annotated[
+        int | None,
+        typer.Option("--checkpoint", help="The checkpoint step to serve (default: latest).", metavar="STEP"),
+    ] = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Complete a Stopped model from one of its checkpoints: it then generates and downloads."""
+    with client(url, token) as t:
+        m = t.models.complete_from_checkpoint(model_id, checkpoint)
+    if as_json:
+        print_json(m)
+        return
+    out.print(f"Model {model_id}: {m.status}, serving checkpoint {m.active_model_version}")
+
+
 @model_app.command("checkpoints")
 @handle_errors
 def checkpoints(
@@ -234,18 +255,27 @@ def download(
             metavar="PATH",
         ),
     ] = None,
+    checkpoint: Annotated[
+        int | None,
+        typer.Option(
+            "--checkpoint",
+            help="This checkpoint step instead of the served version (a Stopped model: its latest).",
+            metavar="STEP",
+        ),
+    ] = None,
     url: UrlOpt = None,
     token: TokenOpt = None,
 ) -> None:
     """Print the weights' download link (or save them with -o)."""
     with client(url, token) as t:
-        d = t.models.download(model_id)
+        d = t.models.download(model_id, checkpoint_step=checkpoint)
         if output is None:
             out.print(d.download_url)
-            err.print(f"Base model: {d.base_model_name} ({d.base_model_card})")
+            step = f"checkpoint {d.checkpoint_step}" if d.checkpoint_step is not None else "final weights"
+            err.print(f"Base model: {d.base_model_name} ({d.base_model_card}); {step}")
             return
         model = t.models.get(model_id)
-        active = model.active_model_version
+        active = d.checkpoint_step if d.checkpoint_step is not None else model.active_model_version
         version = f"step{active}" if str(active or "").isdigit() else str(active or "final")
         path = output_path(output, f"{safe_name(model.name or f'model-{model_id}')}-{version}.zip")
         with err.status("Downloading…"):

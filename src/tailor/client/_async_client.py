@@ -29,6 +29,7 @@ from tailor.client._generation import (
     structured_prompt_call,
     video_call,
 )
+from tailor.client._generations import AsyncGenerations
 from tailor.client._images import AsyncImages
 from tailor.client._models import (
     Event,
@@ -72,6 +73,7 @@ class AsyncTailor:
         self.datasets = AsyncDatasets(self._core)
         self.images = AsyncImages(self._core)
         self.models = AsyncModels(self._core)
+        self.generations = AsyncGenerations(self._core)
 
     @property
     def base_url(self) -> str:

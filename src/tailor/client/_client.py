@@ -27,6 +27,7 @@ from tailor.client._generation import (
     structured_prompt_call,
     video_call,
 )
+from tailor.client._generations import Generations
 from tailor.client._images import Images
 from tailor.client._models import (
     Event,
@@ -82,6 +83,7 @@ class Tailor:
         self.datasets = Datasets(self._core)
         self.images = Images(self._core)
         self.models = Models(self._core)
+        self.generations = Generations(self._core)
 
     @property
     def base_url(self) -> str:

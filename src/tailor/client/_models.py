@@ -135,6 +135,7 @@ class ModelDownload(TailorObject):
     download_url: str
     base_model_name: str | None = None
     base_model_card: str | None = None
+    checkpoint_step: int | None = None  # Tailor: the checkpoint packaged (None: the final weights)
 
 
 class DatasetDownload(TailorObject):
@@ -249,6 +250,9 @@ class GenerationResult(TailorObject):
         for key, arg in names.items():
             if p.get(key) is not None:
                 kwargs[arg] = p[key]
+        version = p.get("model_version")
+        if isinstance(version, int) and not isinstance(version, bool):  # a checkpoint, not "final"
+            kwargs["checkpoint_step"] = version
         return kwargs
 
 
@@ -263,3 +267,38 @@ class Event(TailorObject):
 class Health(TailorObject):
     status: str
     version: str | None = None
+
+
+class Generation(TailorObject):
+    """One entry of a project's generation history (Tailor): what made one image."""
+
+    id: int
+    request_id: str | None = None
+    project_id: int | None = None
+    model_id: int | None = None
+    model_name: str | None = None
+    model_version: str | None = None  # the checkpoint step that served it, or "final"
+    model_status: str | None = None  # the model now (Deleted: it can no longer generate)
+    endpoint: str | None = None
+    prompt: str | None = None
+    structured_prompt: str | None = None
+    seed: int | None = None
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    image_url: str | None = None
+    token_id: int | None = None
+    created_at: datetime | None = None
+
+    def recreate_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of ``generate`` that make this image again:
+        ``t.generate(**entry.recreate_kwargs())``."""
+        made = {"structured_prompt": self.structured_prompt, "seed": self.seed, "parameters": self.parameters}
+        return GenerationResult(request_id=self.request_id, result=made).recreate_kwargs()
+
+
+class GenerationPage(TailorObject):
+    """One page of a project's generation history, newest first."""
+
+    generations: list[Generation] = Field(default_factory=list)
+    total: int = 0
+    page: int = 1
+    page_size: int = 20

@@ -28,6 +28,14 @@ def _start(model_id: int, params: dict[str, Any]) -> Call:
     return Call("POST", f"{M}/{model_id}/start_training", json=body(**params))
 
 
+def _download(model_id: int, step: int | None) -> Call:
+    return Call("GET", f"{M}/{model_id}/download", params=body(checkpoint_step=step))
+
+
+def _complete(model_id: int, step: int | None) -> Call:
+    return Call("POST", f"{M}/{model_id}/complete_from_checkpoint", json=body(checkpoint_step=step))
+
+
 def _upload(model_url: str, fields: dict[str, Any]) -> Call:
     return Call("POST", f"{M}/upload_model", json=body(model_url=model_url, **fields))
 
@@ -135,9 +143,14 @@ class Models:
     def delete_checkpoint(self, model_id: int, step: int) -> None:
         self._c.run(Call("DELETE", f"{M}/{model_id}/checkpoints/{step}"))
 
-    def download(self, model_id: int) -> ModelDownload:
-        """A signed link to the adapter weights, and the base model they apply to."""
-        return ModelDownload.model_validate(self._c.run(Call("GET", f"{M}/{model_id}/download")))
+    def download(self, model_id: int, *, checkpoint_step: int | None = None) -> ModelDownload:
+        """A signed link to the adapter weights, and the base model they apply to: the served
+        version, or ``checkpoint_step`` (Tailor; a Stopped model's latest checkpoint by default)."""
+        return ModelDownload.model_validate(self._c.run(_download(model_id, checkpoint_step)))
+
+    def complete_from_checkpoint(self, model_id: int, checkpoint_step: int | None = None) -> Model:
+        """Tailor: a Stopped model becomes Completed, serving ``checkpoint_step`` (default: its latest)."""
+        return Model.model_validate(self._c.run(_complete(model_id, checkpoint_step)))
 
     def events(self, model_id: int) -> Iterator[Event]:
         """The training's progress as server-sent events."""
@@ -239,8 +252,11 @@ class AsyncModels:
     async def delete_checkpoint(self, model_id: int, step: int) -> None:
         await self._c.run(Call("DELETE", f"{M}/{model_id}/checkpoints/{step}"))
 
-    async def download(self, model_id: int) -> ModelDownload:
-        return ModelDownload.model_validate(await self._c.run(Call("GET", f"{M}/{model_id}/download")))
+    async def download(self, model_id: int, *, checkpoint_step: int | None = None) -> ModelDownload:
+        return ModelDownload.model_validate(await self._c.run(_download(model_id, checkpoint_step)))
+
+    async def complete_from_checkpoint(self, model_id: int, checkpoint_step: int | None = None) -> Model:
+        return Model.model_validate(await self._c.run(_complete(model_id, checkpoint_step)))
 
     def events(self, model_id: int) -> AsyncIterator[Event]:
         return self._c.events(MODEL_EVENTS.format(model_id=model_id))

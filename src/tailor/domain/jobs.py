@@ -157,6 +157,7 @@ class GenerateImage:
     steps_num: int = DEFAULT_STEPS
     influence: float = 1.0
     output_type: str = "png"
+    checkpoint_step: int | None = None  # this checkpoint of the model instead of its served version
     moderate_input: bool = False  # visual_input_content_moderation (when a moderation model is set)
     moderate_output: bool = False  # visual_output_content_moderation
 

@@ -8,9 +8,12 @@ Status machine (the contract's values)::
 
     upload_model ──► Syncing ──► Completed | Failed
 
+    Stopped ──complete_from_checkpoint──► Completed (serving one of its saved checkpoints)
+
     Created, Completed, Failed, Stopped ──delete──► Deleted (the record stays; its files go)
 
-A stopped or failed model is never resumed (a new model is created instead). A worker that dies
+A stopped or failed model is never resumed (a new model is created instead); a stopped model that
+saved checkpoints can be completed from one of them, which then is its served version. A worker that dies
 mid-training does not change the status: the job is claimed again and resumes from its latest
 checkpoint.
 """
@@ -33,7 +36,7 @@ TRANSITIONS: dict[ModelStatus, frozenset[ModelStatus]] = {
     ModelStatus.Syncing: frozenset({ModelStatus.Completed, ModelStatus.Failed}),
     ModelStatus.Completed: frozenset({ModelStatus.Deleted}),
     ModelStatus.Failed: frozenset({ModelStatus.Deleted}),
-    ModelStatus.Stopped: frozenset({ModelStatus.Deleted}),
+    ModelStatus.Stopped: frozenset({ModelStatus.Completed, ModelStatus.Deleted}),
     ModelStatus.Deleted: frozenset(),
 }
 

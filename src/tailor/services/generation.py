@@ -81,6 +81,18 @@ def servable_model(session: Session, organization_id: int, model_id: int) -> tup
     return model, schema
 
 
+def check_checkpoint(session: Session, model: TailoredModel, step: int) -> None:
+    """``checkpoint_step`` of a generation: a checkpoint of ``model`` with an adapter (400 naming the
+    available steps otherwise)."""
+    row = checkpoint_store.get_checkpoint(session, model.id, step)
+    if row is None or not row.adapter_key:
+        steps = ", ".join(str(s) for s in checkpoint_store.checkpoint_steps(session, model.id)) or "none"
+        raise InvalidInput(
+            f"tailored model {model.id} has no checkpoint at step {step} (available: {steps})",
+            field="checkpoint_step",
+        )
+
+
 def serving_values(
     settings: Settings, family: FamilySpec, steps: int | None, guidance: float | None
 ) -> tuple[int, float]:
@@ -161,6 +173,8 @@ def submit_image(
     payload = dataclasses.replace(payload, structured_prompt=_valid(payload.structured_prompt))
     if payload.model_id is not None:
         model, _schema = servable_model(session, principal.organization_id, payload.model_id)
+        if payload.checkpoint_step is not None:
+            check_checkpoint(session, model, payload.checkpoint_step)
         steps, guidance = serving_values(
             rt.settings, family_spec(model.training_version), steps_num, guidance_scale
         )

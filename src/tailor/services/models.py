@@ -336,14 +336,76 @@ def delete_checkpoint(
     blobs.delete(rules.export_key(model.blob_prefix, step))
 
 
+def complete_from_checkpoint(
+    session: Session, organization_id: int, model_id: int, step: int | None = None
+) -> TailoredModel:
+    """Stopped -> Completed, serving one of the checkpoints the stopped run saved (``step``, or the
+    latest). From then on the model is an ordinary Completed model: it generates, downloads and can
+    switch to another of its checkpoints, for every client (Bria's included)."""
+    model = get_model(session, organization_id, model_id)
+    if model.status != ModelStatus.Stopped:
+        raise Conflict(
+            f"only a Stopped model can be completed from a checkpoint (model {model_id} is {model.status})"
+        )
+    step = stopped_checkpoint(session, model, step)
+    model.status = rules.transition(model.status, ModelStatus.Completed)
+    model.active_model_version = step
+    session.flush()
+    return model
+
+
+def stopped_checkpoint(session: Session, model: TailoredModel, step: int | None) -> int:
+    """``step`` checked to be a checkpoint of ``model`` with an adapter, or its latest such one;
+    412 when the run saved none."""
+    rows = [r for r in ckpt_store.list_checkpoints(session, model.id) if r.adapter_key]
+    if not rows:
+        raise PreconditionFailed(
+            f"model {model.id} was stopped before it saved a checkpoint: there is nothing to serve or "
+            "download; create a new model on the same dataset to train again",
+            field="checkpoint_step",
+        )
+    if step is None:
+        return rows[0].checkpoint_step  # latest first
+    if all(r.checkpoint_step != step for r in rows):
+        steps = ", ".join(str(r.checkpoint_step) for r in rows)
+        raise InvalidInput(
+            f"model {model.id} has no checkpoint at step {step} (available: {steps})", field="checkpoint_step"
+        )
+    return step
+
+
 # --- download ------------------------------------------------------------------------------------
 
 
-def download_name(model: TailoredModel) -> str:
+def download_name(model: TailoredModel, step: int | None = None) -> str:
     """The file name a download is saved as: ``<model name>-<step N|final>.zip``, file-name safe."""
     stem = re.sub(r"[^A-Za-z0-9._-]+", "-", model.name or "").strip("-.")[:60] or f"model-{model.id}"
-    version = f"step{model.active_model_version}" if model.active_model_version is not None else "final"
+    if step is None:
+        step = model.active_model_version
+    version = f"step{step}" if step is not None else "final"
     return f"{stem}-{version}.zip"
+
+
+def download_step(session: Session, model: TailoredModel, step: int | None) -> int | None:
+    """The checkpoint a download packages: ``step`` when given (any checkpoint of a Completed or
+    Stopped model), else the served version; a Stopped model's latest checkpoint by default."""
+    if model.status == ModelStatus.Stopped:
+        return stopped_checkpoint(session, model, step)
+    if model.status != ModelStatus.Completed:
+        raise InvalidInput(
+            f"model {model.id} can be downloaded once training is Completed, or Stopped with a "
+            f"checkpoint (status is {model.status})",
+            field="model_id",
+        )
+    if step is None:
+        return model.active_model_version
+    row = ckpt_store.get_checkpoint(session, model.id, step)
+    if row is None or not row.adapter_key:
+        steps = ", ".join(str(s) for s in ckpt_store.checkpoint_steps(session, model.id)) or "none"
+        raise InvalidInput(
+            f"model {model.id} has no checkpoint at step {step} (available: {steps})", field="checkpoint_step"
+        )
+    return step
 
 
 def download(
@@ -354,17 +416,18 @@ def download(
     export: ExportFn,
     *,
     base_model: str,
-) -> str:
-    """The blob key of a zip with the served adapter (diffusers LoRA format) and a model card."""
+    step: int | None = None,
+) -> tuple[str, int | None]:
+    """The blob key of a zip with an adapter (diffusers LoRA format) and a model card, and the
+    checkpoint step it holds (None: the final weights): the served adapter, or checkpoint ``step``."""
     model = get_model(session, organization_id, model_id)
-    if model.status != ModelStatus.Completed:
-        raise InvalidInput(
-            f"model {model_id} can be downloaded once training is Completed (status is {model.status})",
-            field="model_id",
-        )
-    step = model.active_model_version
-    adapter = ckpt_store.serving_adapter(session, model)
-    adapter_key = adapter.key if adapter is not None else None
+    step = download_step(session, model, step)
+    if step is not None:
+        row = ckpt_store.get_checkpoint(session, model.id, step)
+        adapter_key = row.adapter_key if row is not None else None
+    else:
+        adapter = ckpt_store.serving_adapter(session, model)
+        adapter_key = adapter.key if adapter is not None else None
     if adapter_key is None or not blobs.exists(adapter_key):
         raise NotFound(f"model {model_id} has no adapter file")
     key = rules.export_key(model.blob_prefix, step)
@@ -376,4 +439,4 @@ def download(
             model, project, images_count=images, base_model=base_model, step=step, rank=rank
         )
         export(blobs, adapter_key, key, card)
-    return key
+    return key, step

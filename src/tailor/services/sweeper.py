@@ -7,7 +7,7 @@ commit, and a process killed in between leaves those too. The sweeper finds both
 
 - ``images/<org>/``: files and thumbnails that no image row uses;
 - ``generated/<org>/`` and ``requests/<org>/``: outputs and inline inputs of requests that are gone
-  (or of attempts whose result was never recorded);
+  (or of attempts whose result was never recorded), unless a generation history entry keeps them;
 - ``uploads/<org>/``: archives of bulk uploads that are finished or gone;
 - ``models/``: everything under the prefix of a model that no longer exists, and, under a model
   that does, the files of checkpoints and final adapters that no record names (runs that died or
@@ -41,6 +41,7 @@ from tailor.services.context import Stores
 from tailor.store import references as refs
 from tailor.store.blob_base import BlobInfo
 from tailor.store.db import read_session
+from tailor.store.generations import image_keys as generation_keys
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ class SweepReport:
 # kind -> the keys of one organization that records still name
 _PER_ORGANIZATION: dict[str, Callable[[Session, int], set[str]]] = {
     "images/": refs.image_keys,
-    "generated/": lambda s, org: refs.request_keys(s, org, "generated/"),
+    "generated/": lambda s, org: refs.request_keys(s, org, "generated/") | generation_keys(s, org),
     "requests/": lambda s, org: refs.request_keys(s, org, "requests/"),
     "uploads/": refs.open_upload_keys,
 }

@@ -87,6 +87,17 @@ def serving_adapter(session: Session, model: TailoredModel) -> ServingAdapter | 
     return ServingAdapter(model.adapter_key, model.adapter_sha256)
 
 
+def adapter_at(session: Session, model: TailoredModel, step: int | None) -> ServingAdapter | None:
+    """The adapter of checkpoint ``step`` of ``model`` (None when it has none), or the served one
+    when ``step`` is None."""
+    if step is None:
+        return serving_adapter(session, model)
+    row = get_checkpoint(session, model.id, step)
+    if row is None or not row.adapter_key:
+        return None
+    return ServingAdapter(row.adapter_key, row.adapter_sha256, row.checkpoint_step)
+
+
 def live_adapter_keys(session: Session, keys: list[str]) -> set[str]:
     """Which of ``keys`` a model or checkpoint record still references."""
     if not keys:

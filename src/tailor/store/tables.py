@@ -296,3 +296,29 @@ class Evaluation(Base, Timestamps):
     scores: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     grid_keys: Mapped[list[Any] | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class Generation(Base, Timestamps):
+    """One image made with a project's model (Tailor's generation history): what made it, and its
+    blob. Written when its request completes; outlives the model (a Deleted model's entries stay)
+    and goes with its project."""
+
+    __tablename__ = "generations"
+    __table_args__ = (Index("ix_generations_project_newest", "project_id", "id"), NEVER_REUSE_IDS)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    model_id: Mapped[int | None] = mapped_column(Integer, index=True)  # no key: entries outlive models
+    model_name: Mapped[str | None] = mapped_column(String(500))
+    model_version: Mapped[str | None] = mapped_column(String(32))  # a checkpoint step, or "final"
+    request_id: Mapped[str] = mapped_column(String(64), unique=True)
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id", ondelete="SET NULL"))
+    endpoint: Mapped[str] = mapped_column(String(200))
+    prompt: Mapped[str | None] = mapped_column(Text)
+    structured_prompt: Mapped[str | None] = mapped_column(Text)
+    seed: Mapped[int | None] = mapped_column(BigInteger)
+    parameters: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    image_key: Mapped[str] = mapped_column(String(500))

@@ -44,7 +44,7 @@ from tailor.domain import jobs as kinds
 from tailor.engine.adapters import cache_identity
 from tailor.jobs.context import JobContext
 from tailor.jobs.registry import Registry
-from tailor.store.checkpoints import serving_adapter
+from tailor.store.checkpoints import adapter_at
 from tailor.store.models import get_model_by_id
 from tailor.store.tables import Job
 from tailor.worker.executor import Execution, Executor, Outcome
@@ -376,7 +376,8 @@ class RayExecutor(Executor):
             model = get_model_by_id(s, model_id)
             if model is None or model.organization_id != info["organization_id"]:
                 return None
-            adapter = serving_adapter(s, model)
+            step = info["payload"].get("checkpoint_step")
+            adapter = adapter_at(s, model, step if isinstance(step, int) else None)
         if adapter is None:
             return None
         return cache_identity(adapter.key, adapter.sha256), adapter.key, adapter.sha256

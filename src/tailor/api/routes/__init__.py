@@ -14,6 +14,7 @@ ROUTERS: list[str] = [
     "tailor.api.routes.v1.datasets",
     "tailor.api.routes.v1.images",
     "tailor.api.routes.v1.models",
+    "tailor.api.routes.v1.generations",
     "tailor.api.routes.v1.dataset_download",
     "tailor.api.routes.v1.legacy",
     "tailor.api.routes.v2.image",

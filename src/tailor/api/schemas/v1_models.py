@@ -78,6 +78,16 @@ class ModelUpdate(UpdateBody):
     )
 
 
+class CompleteFromCheckpoint(BaseModel):
+    """Tailor: which checkpoint a Stopped model is completed from (the latest when left out)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    checkpoint_step: Id | None = Field(
+        None, description="A checkpoint step of the stopped run; the latest checkpoint when absent."
+    )
+
+
 def _time(value: datetime | None) -> str | None:
     """The same form as the other resources' timestamps: UTC with a ``Z``."""
     aware = utc(value)

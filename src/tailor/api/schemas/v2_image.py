@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from tailor.api.schemas.common import IdText
+from tailor.api.schemas.common import Id, IdText
 from tailor.domain.enums import AspectRatio
 from tailor.domain.errors import InvalidInput
 from tailor.domain.jobs import SEED_MAX
@@ -58,6 +58,13 @@ class TailoredImageRequest(_GenerateCommon):
         None,
         description="Denoising steps. fibo models: 20-50 (default 50); fibo-2: 10-50 (default 30; "
         "served on turbo weights: 1-8, default 4).",
+    )
+
+    checkpoint_step: Id | None = Field(
+        None,
+        description="Tailor: generate with this checkpoint of the model instead of the version it "
+        "serves (GET /v1/tailored-gen/models/{id}/checkpoints lists them); the served version is "
+        "left as it is.",
     )
 
     def model_id(self) -> int:

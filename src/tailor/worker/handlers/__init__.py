@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from tailor.domain import jobs as kinds
 from tailor.jobs.registry import Registry
+from tailor.services import generations
 from tailor.services.requests import schedule_webhook
 from tailor.worker.handlers.bulk_upload import bulk_upload, bulk_upload_ended
 from tailor.worker.handlers.caption_image import caption_failed, caption_image
@@ -42,6 +43,7 @@ def build_registry(extra_modules: Iterable[str] = ()) -> Registry:
     registry.add(kinds.EXPORT_DATASET, export_dataset)
     registry.add(kinds.STRUCTURED_PROMPT_DIFF, structured_prompt_diff)
     registry.on_terminal(schedule_webhook)
+    registry.on_terminal(generations.record)
     for name in extra_modules:
         importlib.import_module(name).register(registry)
     return registry

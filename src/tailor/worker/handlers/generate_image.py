@@ -21,22 +21,26 @@ from tailor.engine.moderation import image_moderator
 from tailor.engine.pipeline import BaseModelUnavailable
 from tailor.jobs.context import JobContext
 from tailor.services.reference_images import fetch_reference_images
-from tailor.store.checkpoints import ServingAdapter, live_adapter_keys, serving_adapter
+from tailor.store.checkpoints import ServingAdapter, adapter_at, live_adapter_keys
 from tailor.store.models import get_model_by_id
 
 PROGRESS_INTERVAL_S = 0.5  # at most this often a progress heartbeat (it also learns of a cancel)
 
 
-def _model_adapter(ctx: JobContext, model_id: int) -> tuple[ServingAdapter, str | None, str]:
-    """The served adapter, visual schema and base-model family of a servable model, or a
-    PermanentJobError."""
+def _model_adapter(
+    ctx: JobContext, model_id: int, step: int | None = None
+) -> tuple[ServingAdapter, str | None, str]:
+    """The served adapter (or checkpoint ``step``'s), visual schema and base-model family of a
+    servable model, or a PermanentJobError."""
     with ctx.sessions() as s:
         model = get_model_by_id(s, model_id)
         if model is None or model.organization_id != ctx.organization_id:
             raise PermanentJobError(f"tailored model {model_id} was not found", code=404)
         if model.status != "Completed":
             raise PermanentJobError(f"tailored model {model_id} is {model.status}, not Completed", code=412)
-        adapter = serving_adapter(s, model)
+        adapter = adapter_at(s, model, step)
+        if adapter is None and step is not None:
+            raise PermanentJobError(f"tailored model {model_id} has no checkpoint at step {step}", code=412)
         if adapter is None:
             raise PermanentJobError(f"tailored model {model_id} has no trained adapter", code=412)
         return adapter, model.visual_schema, model.training_version or "fibo"
@@ -124,7 +128,7 @@ def generate_image(ctx: JobContext, payload: GenerateImage) -> dict[str, Any]:
     visual_schema = None
     family = "fibo"
     if payload.model_id is not None:
-        adapter, visual_schema, family = _model_adapter(ctx, payload.model_id)
+        adapter, visual_schema, family = _model_adapter(ctx, payload.model_id, payload.checkpoint_step)
     structured = _structured_prompt(ctx, payload, visual_schema)
     ctx.progress(stage="generating")
     try:

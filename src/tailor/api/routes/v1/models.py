@@ -13,6 +13,7 @@ from tailor.api.links import Signer
 from tailor.api.schemas.common import Id
 from tailor.api.schemas.v1_models import (
     START_TRAINING_DOC,
+    CompleteFromCheckpoint,
     ModelCreate,
     ModelUpdate,
     UploadModelRequest,
@@ -226,27 +227,73 @@ def delete_checkpoint(
     return Response(status_code=204)
 
 
-@router.get("/models/{model_id}/download", summary="Download the trained adapter")
+@router.get(
+    "/models/{model_id}/download",
+    summary="Download the trained adapter (Tailor: any checkpoint, also of a Stopped model)",
+    responses={
+        400: {"description": "The model is not Completed or Stopped, or has no such checkpoint."},
+        412: {"description": "A Stopped model that saved no checkpoint: nothing to download."},
+    },
+)
 def download_model(
-    model_id: Id, rt: RuntimeDep, session: SessionDep, org: CurrentOrg, base_url: BaseUrl, signer: Signer
+    model_id: Id,
+    rt: RuntimeDep,
+    session: SessionDep,
+    org: CurrentOrg,
+    base_url: BaseUrl,
+    signer: Signer,
+    checkpoint_step: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=2**31 - 1,
+            description="Tailor: the checkpoint to package (default: the served version; a Stopped "
+            "model's latest checkpoint).",
+        ),
+    ] = None,
 ) -> dict[str, Any]:
     from tailor.engine.training.export import write_export_zip  # no ML import: safetensors + numpy
 
-    key = svc.download(
+    key, step = svc.download(
         session,
         org.organization_id,
         model_id,
         rt.blobs,
         write_export_zip,
         base_model=rt.settings.base_model,
+        step=checkpoint_step,
     )
     model = svc.get_model(session, org.organization_id, model_id)
     return {
-        "download_url": f"{base_url}{signer.path(key)}&name={svc.download_name(model)}",
+        "download_url": f"{base_url}{signer.path(key)}&name={svc.download_name(model, step)}",
         "base_model_name": BASE_MODEL_NAME,
         "base_model_card": BASE_MODEL_CARD,
         "base_model_weights": rt.settings.base_model,  # Tailor: which weights the adapter was trained on
+        "checkpoint_step": step,  # Tailor: the checkpoint packaged (null: the final weights)
     }
+
+
+@router.post(
+    "/models/{model_id}/complete_from_checkpoint",
+    summary="Tailor: complete a Stopped model from one of its checkpoints (then it serves it)",
+    responses={
+        400: {"description": "No checkpoint at that step (the message lists the available ones)."},
+        409: {"description": "The model is not Stopped."},
+        412: {"description": "The model was stopped before it saved a checkpoint."},
+    },
+)
+def complete_from_checkpoint(
+    model_id: Id,
+    rt: RuntimeDep,
+    session: SessionDep,
+    org: CurrentOrg,
+    base_url: BaseUrl,
+    signer: Signer,
+    body: CompleteFromCheckpoint | None = None,
+) -> dict[str, Any]:
+    step = body.checkpoint_step if body is not None else None
+    model = svc.complete_from_checkpoint(session, org.organization_id, model_id, step)
+    return _one(signer, session, base_url, model)
 
 
 def _training_snapshot(

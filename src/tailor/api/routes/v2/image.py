@@ -46,6 +46,7 @@ async def generate_tailored(
         aspect_ratio=body.aspect_ratio.value,
         seed=generation.new_seed(body.seed),
         influence=body.tailored_model_influence,
+        checkpoint_step=body.checkpoint_step,
         moderate_output=body.visual_output_content_moderation,
     )
     req = await run_in_threadpool(

@@ -74,15 +74,52 @@ function progressPanel(model, points, onStop) {
     samples.length ? h("div", {}, h("h3", { class: "mt" }, "Samples"), h("div", { class: "samples" }, samples.map((u, i) => h("img", { src: u, alt: `Sample ${i + 1}` })))) : null);
 }
 
+// A Stopped model keeps the checkpoints its run saved: each can be downloaded, and completing the
+// model from one (POST .../complete_from_checkpoint) makes it Completed, serving that checkpoint.
+function completeButton(model, step, reload, text) {
+  const b = h("button", { type: "button", class: "secondary", "data-complete": String(step) }, text);
+  b.addEventListener("click", () => busy(b, async () => {
+    await api("POST", `${V1}/models/${model.id}/complete_from_checkpoint`, { json: { checkpoint_step: step } });
+    await reload();
+    flash("success", `Model completed from checkpoint ${step}: it now serves it.`);
+  }));
+  return b;
+}
+
+function checkpointDownload(model, step, out) {
+  const b = h("button", { type: "button", class: "secondary" }, "Download");
+  b.addEventListener("click", () => busy(b, async () => {
+    const d = await api("GET", `${V1}/models/${model.id}/download?checkpoint_step=${step}`);
+    out.replaceChildren(h("a", { href: d.download_url, download: "" }, `Checkpoint ${d.checkpoint_step} weights`));
+  }, out));
+  return b;
+}
+
+function stoppedPanel(model, checkpoints, reload) {
+  if (model.status !== "Stopped") return null;
+  const steps = (checkpoints.checkpoints || []).map((c) => c.checkpoint_step);
+  if (!steps.length) {
+    return h("p", { class: "hint", id: "stopped-note" }, "Training was stopped before it saved a checkpoint, so there is nothing to serve or download (a stopped run cannot be resumed). Create a new model on the same dataset to train again.");
+  }
+  const latest = Math.max(...steps);
+  return h("div", { id: "stopped-note" },
+    h("p", { class: "hint" }, `Training was stopped before it finished (a stopped run cannot be resumed), but its checkpoints are kept: download any of them below, or complete the model from one to serve it — it then generates like a finished model.`),
+    h("div", { class: "row" }, completeButton(model, latest, reload, `Complete from the latest checkpoint (${latest})`)));
+}
+
 function checkpointsPanel(model, data, reload) {
+  const stopped = model.status === "Stopped";
   const rows = (data.checkpoints || []).map((c) => {
     const active = String(data.active_model_version) === String(c.checkpoint_step);
-    const use = h("button", { type: "button", class: "secondary", disabled: active || model.status !== "Completed" }, active ? "Active" : "Use this version");
-    use.addEventListener("click", () => busy(use, async () => {
+    const use = stopped ? completeButton(model, c.checkpoint_step, reload, "Complete from this one")
+      : h("button", { type: "button", class: "secondary", disabled: active || model.status !== "Completed" }, active ? "Active" : "Use this version");
+    if (!stopped) use.addEventListener("click", () => busy(use, async () => {
       await api("PUT", `${V1}/models/${model.id}`, { json: { active_model_version: c.checkpoint_step } });
       await reload();
       flash("success", `Checkpoint ${c.checkpoint_step} is now served.`);
     }));
+    const dlOut = h("span", { class: "ck-download" });
+    const dl = model.status === "Completed" || stopped ? checkpointDownload(model, c.checkpoint_step, dlOut) : null;
     const del = h("button", { type: "button", class: "danger", disabled: active }, "Delete");
     del.addEventListener("click", () => busy(del, async () => {
       await api("DELETE", `${V1}/models/${model.id}/checkpoints/${c.checkpoint_step}`);
@@ -92,7 +129,7 @@ function checkpointsPanel(model, data, reload) {
       h("td", {}, String(c.checkpoint_step), active ? " ★" : ""),
       h("td", {}, c.loss !== null && c.loss !== undefined ? Number(c.loss).toFixed(4) : "—"),
       h("td", {}, c.sample_image_url ? h("img", { src: c.sample_image_url, alt: `Sample at step ${c.checkpoint_step}`, width: 96, height: 96 }) : "—"),
-      h("td", {}, when(c.created_at)), h("td", {}, h("div", { class: "row" }, use, del)));
+      h("td", {}, when(c.created_at)), h("td", {}, h("div", { class: "row" }, use, dl, del), dlOut));
   });
   return h("section", { class: "panel", "aria-labelledby": "ck-title" },
     h("h2", { id: "ck-title" }, "Checkpoints"),
@@ -164,7 +201,8 @@ export async function render(root, { id }) {
       api("GET", `${V1}/models/${id}/evaluation`).catch(() => null),
     ]);
     const points = history(model, checkpoints.checkpoints || [], seen);
-    const download = h("button", { type: "button", class: "secondary", disabled: model.status !== "Completed" }, "Download weights");
+    const hasCheckpoints = (checkpoints.checkpoints || []).length > 0;
+    const download = h("button", { type: "button", class: "secondary", disabled: !(model.status === "Completed" || (model.status === "Stopped" && hasCheckpoints)) }, "Download weights");
     download.addEventListener("click", () => busy(download, async () => {
       const d = await api("GET", `${V1}/models/${id}/download`);
       const weights = d.base_model_weights && d.base_model_weights !== "briaai/FIBO" ? ` (trained on the weights "${d.base_model_weights}", not Bria's FIBO release)` : "";
@@ -190,7 +228,7 @@ export async function render(root, { id }) {
           model.status === "Completed" ? h("a", { class: "button", href: `#/playground?model=${id}` }, "Open in playground") : null,
           download, renameButton("model", model.name, (name) => api("PUT", `${V1}/models/${id}`, { json: { name } }), () => draw()), del),
         model.error ? errorBox(`Training failed: ${model.error}`) : null,
-        model.status === "Stopped" ? h("p", { class: "hint", id: "stopped-note" }, "Training was stopped before it finished, so this model cannot be served or downloaded and its checkpoints cannot be chosen (a stopped run cannot be resumed). Create a new model on the same dataset to train again.") : null,
+        stoppedPanel(model, checkpoints, () => draw()),
         dlOut),
       model.status === "Created" ? trainingForm(model, () => draw()) : null,
       model.training_progress || ACTIVE.has(model.status) ? progressPanel(model, points, () => draw()) : null,

@@ -1,8 +1,10 @@
 // The generation playground: prompt or structured prompt, influence, aspect ratio, seed; a gallery
 // of results with "recreate" (same structured prompt + seed), "refine" (structured prompt + an edit) and,
-// for tailored models, "animate" (a 5-second clip from the image, played inline).
+// for tailored models, "animate" (a 5-second clip from the image, played inline); the project's
+// generation history from the server, and a side-by-side comparison of models and checkpoints.
 import { api, fileToBase64, list, V1, waitForRequest } from "../api.js";
 import { busy, field, h, page, pretty, select } from "../ui.js";
+import { comparePanel, historyPanel } from "./history.js";
 
 const RATIOS = ["1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9"];
 const STORE = "tailor.gallery";
@@ -38,6 +40,7 @@ function recreateBody(item) {
   if (item.negative_prompt) body.negative_prompt = item.negative_prompt;
   if (item.guidance_scale !== null && item.guidance_scale !== undefined) body.guidance_scale = item.guidance_scale;
   if (item.model) { body.tailored_model_id = String(item.model); body.tailored_model_influence = item.influence ?? 1; }
+  if (item.model && Number.isInteger(item.model_version)) body.checkpoint_step = item.model_version;
   return body;
 }
 
@@ -51,6 +54,7 @@ function asCode(item) {
   if (body.steps_num) args.push(`steps_num=${body.steps_num}`);
   if (body.guidance_scale !== undefined) args.push(`guidance_scale=${body.guidance_scale}`);
   if (body.negative_prompt) args.push(`negative_prompt=${JSON.stringify(body.negative_prompt)}`);
+  if (body.checkpoint_step) args.push(`checkpoint_step=${body.checkpoint_step}`);
   const python = `from tailor.client import Tailor\n\nwith Tailor("${location.origin}", TOKEN) as t:\n    result = t.generate(\n        ${args.join(",\n        ")},\n    )\n    t.save(result.image_url, "image.png")`;
   return { curl, python };
 }
@@ -60,7 +64,12 @@ function loadGallery() {
 }
 
 export async function render(root, { params }) {
-  const models = list(await api("GET", `${V1}/models`), "models").filter((m) => m.status === "Completed");
+  const [allModels, projects] = await Promise.all([
+    api("GET", `${V1}/models`).then((d) => list(d, "models")),
+    api("GET", `${V1}/projects`).then((d) => list(d, "projects")).catch(() => []),
+  ]);
+  const models = allModels.filter((m) => m.status === "Completed");
+  const projectName = new Map(projects.map((p) => [String(p.id), p.project_name]));
   const gallery = loadGallery();
 
   const modelSel = select("model", [["", "Base model (no adapter)"], ...models.map((m) => [m.id, `${m.name} (#${m.id})`])], params.model || "");
@@ -74,6 +83,8 @@ export async function render(root, { params }) {
   const seed = h("input", { type: "number", id: "pg-seed", min: 0, step: 1, placeholder: "random" });
   const steps = h("input", { type: "number", id: "pg-steps", min: 1, max: 50, step: 1, placeholder: "default for the model", "aria-describedby": "pg-steps-hint" });
   const negative = h("input", { type: "text", id: "pg-negative", name: "negative_prompt", placeholder: "optional" });
+  const checkpoint = select("checkpoint_step", [["", "The version it serves"]], "");
+  checkpoint.id = "pg-checkpoint";
   const modeText = h("span", { id: "pg-mode-text" });
   const clearMode = h("button", { type: "button", class: "secondary", id: "pg-clear" }, "Clear structured prompt and seed");
   const mode = h("div", { class: "mode", id: "pg-mode", role: "status" }, modeText, clearMode);
@@ -96,6 +107,26 @@ export async function render(root, { params }) {
   influence.addEventListener("input", syncInfluence);
   modelSel.addEventListener("change", syncInfluence);
   syncInfluence();
+
+  const history = historyPanel({ describe: describeItem, recreate: (item) => recreateItem(item) });
+  const compare = comparePanel({ request: () => payload(), onDone: () => history.refresh() });
+  let shownProject = null;
+  // The chosen model's checkpoints (generate with one of them) and its project (history, compare).
+  async function syncModel(version = null) {
+    const model = models.find((m) => String(m.id) === modelSel.value);
+    const steps = model ? await api("GET", `${V1}/models/${model.id}/checkpoints`).then((d) => d.checkpoints || []).catch(() => []) : [];
+    const served = model && model.active_model_version && model.active_model_version !== "default" ? ` (checkpoint ${model.active_model_version})` : "";
+    checkpoint.replaceChildren(...[["", `The version it serves${served}`], ...steps.map((c) => [c.checkpoint_step, `Checkpoint ${c.checkpoint_step}`])]
+      .map(([v, t]) => h("option", { value: v }, t)));
+    checkpoint.value = Number.isInteger(version) && steps.some((c) => c.checkpoint_step === version) ? String(version) : "";
+    checkpoint.disabled = !model;
+    const project = model ? { id: model.project_id, name: projectName.get(String(model.project_id)) || `project ${model.project_id}` } : null;
+    if ((project && project.id) !== shownProject) {
+      shownProject = project && project.id;
+      await Promise.all([history.show(project), compare.setProject(project ? models.filter((m) => m.project_id === project.id) : [])]);
+    }
+  }
+  modelSel.addEventListener("change", () => { syncModel().catch(() => {}); });
 
   // What the next request will do, always visible: a loaded structured prompt or seed changes it.
   function syncMode() {
@@ -127,6 +158,7 @@ export async function render(root, { params }) {
     if (steps.value !== "") body.steps_num = Number(steps.value);
     if (negative.value.trim()) body.negative_prompt = negative.value.trim();
     if (modelSel.value) { body.tailored_model_id = modelSel.value; body.tailored_model_influence = Number(influence.value); }
+    if (modelSel.value && checkpoint.value !== "") body.checkpoint_step = Number(checkpoint.value);
     return body;
   }
 
@@ -175,22 +207,29 @@ export async function render(root, { params }) {
     grid.replaceChildren(...(gallery.length ? gallery.map(card) : [h("p", { class: "empty" }, "Results appear here.")]));
   }
 
-  // Load everything that made ``item`` into the form (exactly: recreate must not use today's values).
-  function loadItem(item) {
+  // Load everything that made ``item`` into the form (exactly: recreate must not use today's values),
+  // the checkpoint that served it included.
+  async function loadItem(item) {
     sp.value = pretty(item.structured_prompt); seed.value = item.seed ?? ""; prompt.value = "";
     ratio.value = item.aspect_ratio || "1:1"; modelSel.value = item.model || "";
     if (item.influence !== undefined && item.influence !== null) influence.value = item.influence;
     steps.value = item.steps_num ?? "";
     negative.value = item.negative_prompt || "";
     syncInfluence(); syncMode();
+    await syncModel(item.model_version);
+  }
+
+  async function recreateItem(item) {
+    await loadItem(item);
+    form.requestSubmit();
   }
 
   function card(item) {
     const recreate = h("button", { type: "button", class: "secondary" }, "Recreate");
-    recreate.addEventListener("click", () => { loadItem(item); form.requestSubmit(); });
+    recreate.addEventListener("click", () => { recreateItem(item); });
     const refine = h("button", { type: "button", class: "secondary" }, "Refine");
-    refine.addEventListener("click", () => {
-      loadItem(item);
+    refine.addEventListener("click", async () => {
+      await loadItem(item);
       status.textContent = "Describe the change in the prompt box, then generate.";
       prompt.focus();
     });
@@ -228,6 +267,7 @@ export async function render(root, { params }) {
     h("div", {}, h("label", { for: "pg-influence" }, "Tailored model influence: ", influenceOut), influence,
       h("p", { class: "hint" }, "0 to 1.5 (tailored models only).")),
     h("div", { class: "pair" }, field("Aspect ratio", ratio), field("Seed", seed)),
+    field("Checkpoint", checkpoint, "Tailored models: generate with one of its checkpoints (the served version stays as it is)."),
     h("div", {}, h("label", { for: "pg-steps" }, "Steps"), steps, stepsHint),
     field("Negative prompt", negative, "What to avoid."),
     mode, errors, status,
@@ -257,6 +297,7 @@ export async function render(root, { params }) {
       // (Recreate / Refine load them), so the next "new" prompt never silently refines this image.
       status.textContent = `Done in ${gallery[0].seconds}s (seed ${r.seed ?? "—"}).`;
       drawGallery();
+      if (body.tailored_model_id) history.refresh();
     }, errors);
   });
 
@@ -328,5 +369,7 @@ export async function render(root, { params }) {
   drawGallery();
   syncMode();
   root.append(...page("Playground", [["Projects", "#/projects"]],
-    h("div", { class: "grid2" }, h("div", {}, form, editForm), h("section", { "aria-labelledby": "gal-title" }, h("h2", { id: "gal-title" }, "Results"), grid))));
+    h("div", { class: "grid2" }, h("div", {}, form, editForm), h("section", { "aria-labelledby": "gal-title" }, h("h2", { id: "gal-title" }, "Results"), grid)),
+    compare.panel, history.panel));
+  await syncModel();
 }
