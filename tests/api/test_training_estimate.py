@@ -89,6 +89,7 @@ async def test_default_basis_of_the_tiny_model(
         await client.get(f"{BASE}/models/{mid}/training_estimate", params={"rank": 8}, headers=auth)
     ).json()
     assert est["basis"]["source"] == "default" and "tiny development model" in est["basis"]["description"]
+    assert est["overrides"] == []
     # the figure is of one image per step; this installation takes four
     assert est["seconds_per_step"] == pytest.approx(DEFAULTS["tiny"].seconds_per_step * 4)
     assert est["disk_bytes"] is None  # no file size until a run measures one

@@ -50,6 +50,7 @@ from tailor.client._models import (
     Project,
     RequestAccepted,
     RequestStatus,
+    TrainingEstimate,
     TrainingParameters,
     TrainingProgress,
 )
@@ -91,6 +92,7 @@ __all__ = [
     "TailorError",
     "TailorTimeoutError",
     "TrainingFailedError",
+    "TrainingEstimate",
     "TrainingParameters",
     "TrainingProgress",
     "UnsupportedMediaError",

@@ -109,6 +109,11 @@ def training_estimate(
     inst = installation(settings, family)
     total = min(chosen.total_training_steps, inst.max_steps or chosen.total_training_steps)
     marks = rules.checkpoint_steps(total, inst.checkpoint_interval or chosen.checkpoint_interval)
+    overrides = []  # development settings that change the run from its parameters
+    if total < chosen.total_training_steps:
+        overrides.append(f"TAILOR_TRAINING_MAX_STEPS caps the run at {total} steps")
+    if inst.checkpoint_interval and inst.checkpoint_interval != chosen.checkpoint_interval:
+        overrides.append(f"TAILOR_TRAINING_CHECKPOINT_INTERVAL checkpoints every {inst.checkpoint_interval} steps")
     records = store.recent_training_records(session, family)
     figures = _measured(records, inst, chosen.rank) or _default(family, inst, chosen.rank)
     sps, setup, per_ckpt = (
@@ -135,6 +140,7 @@ def training_estimate(
         "checkpoint_bytes": None if adapter is None else adapter + (sample or 0),
         "disk_bytes": disk,
         "basis": figures["basis"],
+        "overrides": overrides,
     }
 
 
@@ -172,7 +178,7 @@ def _measured(records: list[dict[str, Any]], inst: Installation, rank: int) -> d
     rank_note = (
         f"rank {rank}"
         if ranks == [rank]
-        else f"rank {'/'.join(map(str, ranks))} (sizes scaled to rank {rank})"
+        else f"rank {'/'.join(map(str, ranks))}, sizes scaled to rank {rank}"
     )
     return {
         "seconds_per_step": sps,
@@ -187,8 +193,8 @@ def _measured(records: list[dict[str, Any]], inst: Installation, rank: int) -> d
             "device": device,
             "weights": inst.weights,
             "ranks": ranks,
-            "description": f"median of the {len(runs)} latest run{'s' if len(runs) > 1 else ''} on this "
-            f"installation ({device}, {rank_note}, {inst.grad_accumulation} image"
+            "description": f"{'the latest run' if len(runs) == 1 else f'median of the {len(runs)} latest runs'}"
+            f" on this installation ({device}, {rank_note}, {inst.grad_accumulation} image"
             f"{'s' if inst.grad_accumulation > 1 else ''} per step)",
         },
     }
