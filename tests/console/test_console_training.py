@@ -52,15 +52,19 @@ def _model(rt: Runtime, dataset_id: int, status: str, progress: dict[str, Any] |
 
 def _run_progress(rt: Runtime, step: int, total: int = 8) -> dict[str, Any]:
     losses = [[s, round(0.9 - 0.07 * s, 4)] for s in range(1, step + 1)]
+    done = step == total
+    run = {
+        "family": "fibo", "weights": rt.settings.base_model, "device": "cpu", "rank": 8,
+        "grad_accumulation": rt.settings.training_grad_accumulation, "seconds_per_step": 0.5,
+        "setup_seconds": 20.0, "checkpoint_seconds": 2.0,
+        "adapter_bytes": 40_000, "state_bytes": 120_000, "sample_bytes": 30_000,
+    }  # fmt: skip
     return {
-        "step": step, "total_steps": total, "loss": losses[-1][1], "eta_seconds": 0.0 if step == total else 12.0,
-        "sample_keys": [], "loss_history": losses, "learning_rate": 5e-5, "elapsed_seconds": 65.0 if step == total else 30.0,
-        "seconds_per_step": 0.5, "started_at": "2026-12-01T10:00:00+00:00",
-        "lr_schedule": lr_curve("cosine", 1e-4, 2, total), "sample_prompt": caption(1), "sample_seed": 1234,
-        "run": {"family": "fibo", "weights": rt.settings.base_model, "device": "cpu", "rank": 8,
-                "grad_accumulation": rt.settings.training_grad_accumulation, "seconds_per_step": 0.5,
-                "setup_seconds": 20.0, "checkpoint_seconds": 2.0, "adapter_bytes": 40_000, "state_bytes": 120_000,
-                "sample_bytes": 30_000},
+        "step": step, "total_steps": total, "loss": losses[-1][1], "eta_seconds": 0.0 if done else 12.0,
+        "sample_keys": [], "loss_history": losses, "learning_rate": 5e-5,
+        "elapsed_seconds": 65.0 if done else 30.0, "seconds_per_step": 0.5,
+        "started_at": "2026-12-01T10:00:00+00:00", "lr_schedule": lr_curve("cosine", 1e-4, 2, total),
+        "sample_prompt": caption(1), "sample_seed": 1234, "run": run,
     }  # fmt: skip
 
 
@@ -68,8 +72,10 @@ def _seed(rt: Runtime, token: str) -> tuple[int, int, int]:
     """A Created expert model, a Completed one with two sampled checkpoints, one still training (the
     two runs are what the estimate measures)."""
     dataset_id = seed_dataset(rt, token).dataset_id
-    done = _model(rt, dataset_id, "Completed", _run_progress(rt, 8), active_model_version=8,
-                  training_parameters={"rank": 8, "total_training_steps": 8, "lr_scheduler": "cosine"})  # fmt: skip
+    params = {"rank": 8, "total_training_steps": 8, "lr_scheduler": "cosine"}
+    done = _model(
+        rt, dataset_id, "Completed", _run_progress(rt, 8), active_model_version=8, training_parameters=params
+    )
     with session_scope(rt.sessions) as s:
         for step in (4, 8):
             key = f"models/x/{done}/sample{step}.png"
@@ -95,14 +101,18 @@ def test_estimate_charts_and_samples(page, shot, token: str, runtime: Runtime) -
     expect(text).to_contain_text("Estimated duration: about")
     expect(text).to_contain_text("750 steps · 2 checkpoints")  # the form's defaults: 750 steps, every 500
     expect(basis).to_have_attribute("data-source", "measured")
-    expect(basis).to_contain_text("median of the 2 latest runs on this installation (cpu, rank 8, sizes scaled to rank 128")
+    expect(basis).to_contain_text(
+        "median of the 2 latest runs on this installation (cpu, rank 8, sizes scaled to rank 128"
+    )
     page.get_by_label("LoRA rank").fill("2")  # below the contract's range: the API's rule, naming the field
     expect(page.locator("#estimate [role=alert]")).to_contain_text("rank must be between 4 and 256")
     page.get_by_label("LoRA rank").fill("8")
     page.get_by_label("Total training steps").fill("100")
     page.get_by_label("Checkpoint interval").fill("100")
     expect(text).to_contain_text("100 steps · 1 checkpoint")
-    expect(basis).to_contain_text("median of the 2 latest runs on this installation (cpu, rank 8, 1 image per step)")
+    expect(basis).to_contain_text(
+        "median of the 2 latest runs on this installation (cpu, rank 8, 1 image per step)"
+    )
     shot(page, "training-01-estimate")
 
     # --- a finished run: the time it took, the loss and learning-rate charts, read by pointer and keys
@@ -144,7 +154,9 @@ def test_estimate_charts_and_samples(page, shot, token: str, runtime: Runtime) -
     # --- a run in progress: the elapsed time and the current step on the schedule
     page.goto(f"/console#/models/{running}")
     expect(page.locator("#elapsed-text")).to_contain_text("Elapsed 30s")
-    expect(page.locator("#prog svg.chart[data-name='learning rate'] .marker-label")).to_have_text("now: step 4")
+    expect(page.locator("#prog svg.chart[data-name='learning rate'] .marker-label")).to_have_text(
+        "now: step 4"
+    )
 
     # --- a phone: everything fits 390 px, samples stay readable, the lightbox works by touch and keys
     page.set_viewport_size({"width": 390, "height": 844})

@@ -165,8 +165,7 @@ def estimate_line(est: TrainingEstimate) -> str:
     disk = f", {_size(est.disk_bytes)} of checkpoint files" if est.disk_bytes is not None else ""
     return (
         f"Estimate: {took} for {est.total_steps} steps, {marks} checkpoint{'s' if marks != 1 else ''}{disk}"
-        f" (basis: {est.basis.description})"
-        + "".join(f"; {o}" for o in est.overrides)
+        f" (basis: {est.basis.description})" + "".join(f"; {o}" for o in est.overrides)
     )
 
 

@@ -113,7 +113,9 @@ def training_estimate(
     if total < chosen.total_training_steps:
         overrides.append(f"TAILOR_TRAINING_MAX_STEPS caps the run at {total} steps")
     if inst.checkpoint_interval and inst.checkpoint_interval != chosen.checkpoint_interval:
-        overrides.append(f"TAILOR_TRAINING_CHECKPOINT_INTERVAL checkpoints every {inst.checkpoint_interval} steps")
+        overrides.append(
+            f"TAILOR_TRAINING_CHECKPOINT_INTERVAL checkpoints every {inst.checkpoint_interval} steps"
+        )
     records = store.recent_training_records(session, family)
     figures = _measured(records, inst, chosen.rank) or _default(family, inst, chosen.rank)
     sps, setup, per_ckpt = (
@@ -170,11 +172,15 @@ def _measured(records: list[dict[str, Any]], inst: Installation, rank: int) -> d
     sps = mid(
         "seconds_per_step", lambda r: inst.grad_accumulation / max(1, int(r.get("grad_accumulation") or 1))
     )
-    assert sps is not None  # every run kept has one
+    if sps is None:  # not reached: every run kept has one
+        return None
     setup = mid("setup_seconds")
     per_ckpt = mid("checkpoint_seconds")
     per_rank = lambda r: rank / int(r["rank"])  # noqa: E731 - LoRA files grow linearly with the rank
     adapter, state, sample = mid("adapter_bytes", per_rank), mid("state_bytes", per_rank), mid("sample_bytes")
+    images = inst.grad_accumulation
+    per_step = f"{images} image{'s' if images > 1 else ''} per step"
+    latest = "the latest run" if len(runs) == 1 else f"median of the {len(runs)} latest runs"
     rank_note = (
         f"rank {rank}"
         if ranks == [rank]
@@ -193,9 +199,7 @@ def _measured(records: list[dict[str, Any]], inst: Installation, rank: int) -> d
             "device": device,
             "weights": inst.weights,
             "ranks": ranks,
-            "description": f"{'the latest run' if len(runs) == 1 else f'median of the {len(runs)} latest runs'}"
-            f" on this installation ({device}, {rank_note}, {inst.grad_accumulation} image"
-            f"{'s' if inst.grad_accumulation > 1 else ''} per step)",
+            "description": f"{latest} on this installation ({device}, {rank_note}, {per_step})",
         },
     }
 

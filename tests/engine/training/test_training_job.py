@@ -122,7 +122,9 @@ async def test_train_checkpoints_choose_version_download_delete(
         est["basis"]["source"] == "measured" and est["basis"]["runs"] == 1 and est["basis"]["device"] == "cpu"
     )
     assert est["seconds_per_step"] == pytest.approx(run["seconds_per_step"], rel=1e-3)
-    assert est["total_steps"] == 8 and est["overrides"][0] == "TAILOR_TRAINING_MAX_STEPS caps the run at 8 steps"
+    assert (
+        est["total_steps"] == 8 and est["overrides"][0] == "TAILOR_TRAINING_MAX_STEPS caps the run at 8 steps"
+    )
 
     r = await client.get(f"{BASE}/models/{mid}/checkpoints", headers=auth)
     ck = r.json()
