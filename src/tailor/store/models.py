@@ -131,7 +131,7 @@ def get_job(session: Session, job_id: int) -> Job | None:
 
 
 def recent_training_records(
-    session: Session, training_version: str, *, limit: int = 200
+    session: Session, training_version: str, *, limit: int = 50
 ) -> list[dict[str, Any]]:
     """The ``training_progress`` records of this installation's latest trained models of a family
     (every organization: they measure the workers, not the tenant), newest first."""
