@@ -177,7 +177,11 @@ def test_train_wait_and_generate(tailor: Run, tmp_path: Path) -> None:
         "--expert", "checkpoint_interval=100", "--wait", "--interval", "0.5",
     )  # fmt: skip
     assert trained.rc == 0, trained.stderr
-    assert f"Model {mid}: Completed" in trained.stdout
+    # the estimate before it starts (no run measured yet on this server: the stated figure), the
+    # time it took after
+    assert "Estimate: " in trained.stdout and " for 2 steps, " in trained.stdout
+    assert "no run measured on this installation yet" in trained.stdout
+    assert f"Model {mid}: Completed after " in trained.stdout
     ck = tailor("model", "checkpoints", str(mid), "--json")
     assert ck.rc == 0 and "checkpoints" in ck.json()
     listed = tailor("model", "checkpoints", str(mid))

@@ -46,16 +46,22 @@ def test_train_then_generate_tailored(live: Tailor, tmp_path: Path) -> None:
     with pytest.raises(BadRequestError) as e:
         live.models.start_training(model.id, rank=2)
     assert "rank" in e.value.message
+    with pytest.raises(BadRequestError) as e:
+        live.models.training_estimate(model.id, rank=2)
+    assert "rank" in e.value.message
 
-    started = live.models.start_training(
-        model.id, rank=4, total_training_steps=2, checkpoint_interval=100, learning_rate=1e-4
-    )
+    params = {"rank": 4, "total_training_steps": 2, "checkpoint_interval": 100, "learning_rate": 1e-4}
+    est = live.models.training_estimate(model.id, **params)
+    assert est.total_steps == 2 and est.basis.source in ("default", "measured") and est.basis.description
+    started = live.models.start_training(model.id, **params)
     assert started.status in ("InProgress", "Completed")
 
     seen: list[Model] = []
     done = live.wait_for_training(model.id, timeout=600, interval=0.5, on_progress=seen.append)
     assert done.status == "Completed", done
     assert seen and seen[-1].status == "Completed"
+    tp = done.training_progress
+    assert tp is not None and tp.elapsed_seconds and len(tp.lr_schedule) == 2 and tp.sample_seed == 1234
 
     checkpoints = live.models.checkpoints(model.id)
     steps = [c.checkpoint_step for c in checkpoints.checkpoints]

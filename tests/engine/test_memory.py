@@ -6,6 +6,7 @@ import pytest
 
 from tailor.engine import fibo_recipe as recipe
 from tailor.engine import memory
+from tailor.services.training_estimate import FIBO_LORA_PARAMS_PER_RANK
 
 GiB = memory.GiB
 
@@ -20,6 +21,8 @@ def test_parameter_counts_are_fibos(fibo: memory.Parameters) -> None:
     assert 3.0e9 < fibo.text_encoder < 3.2e9  # SmolLM3-3B
     assert 0.3e9 < fibo.vae < 1.0e9
     assert (fibo.hidden, fibo.blocks) == (3072, 46)
+    # the training estimate's disk figure for FIBO before any run was measured counts on this
+    assert fibo.lora_per_rank == FIBO_LORA_PARAMS_PER_RANK
 
 
 def test_the_adaln_linears_are_a_fifth_of_the_lora(

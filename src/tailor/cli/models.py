@@ -24,7 +24,7 @@ from tailor.cli._sdk import (
     table,
 )
 from tailor.cli.main import HELP_MARKUP, app
-from tailor.client import Model, Tailor
+from tailor.client import Model, Tailor, TrainingEstimate
 
 model_app = typer.Typer(
     help="Tailored models: training, checkpoints, weights.",
@@ -141,6 +141,34 @@ def _follow(t: Tailor, model_id: int, interval: float) -> Model:
         return t.models.wait_for_training(model_id, interval=interval, on_progress=tick)
 
 
+def _duration(seconds: float) -> str:
+    """``under 1 s``, ``42 s``, ``12 min``, ``2 h 05 min``."""
+    if seconds < 1:
+        return "under 1 s"
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    minutes = round(seconds / 60)
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} B"
+
+
+def estimate_line(est: TrainingEstimate) -> str:
+    """One line: the expected duration, steps, checkpoints and disk, then the basis of the figures."""
+    took = "unknown" if est.estimated_seconds is None else f"about {_duration(est.estimated_seconds)}"
+    marks = len(est.checkpoint_steps)
+    disk = f", {_size(est.disk_bytes)} of checkpoint files" if est.disk_bytes is not None else ""
+    return (
+        f"Estimate: {took} for {est.total_steps} steps, {marks} checkpoint{'s' if marks != 1 else ''}{disk}"
+        f" (basis: {est.basis.description})" + "".join(f"; {o}" for o in est.overrides)
+    )
+
+
 @model_app.command("train")
 @handle_errors
 def train(
@@ -168,6 +196,12 @@ def train(
                 started = True
                 out.print(f"Model {model_id} is {current.status}; following it.")
             else:
+                if current.status == "Created":  # what the run will take, before it starts
+                    out.print(
+                        estimate_line(t.models.training_estimate(model_id, **params)),
+                        highlight=False,
+                        soft_wrap=True,
+                    )
                 m = t.models.start_training(model_id, **params)
                 started = True
                 out.print(f"Training of model {m.id} started ({m.status})")
@@ -182,7 +216,9 @@ def train(
             f"Follow it with `tailor model show {model_id}` or `tailor model train {model_id} --wait`."
         )
         raise typer.Exit(0) from None
-    out.print(f"Model {model_id}: {final.status}")
+    tp = final.training_progress
+    took = f" after {_duration(tp.elapsed_seconds)}" if tp is not None and tp.elapsed_seconds else ""
+    out.print(f"Model {model_id}: {final.status}{took}")
     if final.status != "Completed":
         raise typer.Exit(1)
 

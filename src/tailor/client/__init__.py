@@ -52,6 +52,7 @@ from tailor.client._models import (
     Project,
     RequestAccepted,
     RequestStatus,
+    TrainingEstimate,
     TrainingParameters,
     TrainingProgress,
 )
@@ -95,6 +96,7 @@ __all__ = [
     "TailorError",
     "TailorTimeoutError",
     "TrainingFailedError",
+    "TrainingEstimate",
     "TrainingParameters",
     "TrainingProgress",
     "UnsupportedMediaError",

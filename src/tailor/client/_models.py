@@ -87,6 +87,14 @@ class TrainingProgress(TailorObject):
     loss: float | None = None
     eta_seconds: float | None = None
     sample_image_urls: list[str] = Field(default_factory=list)
+    loss_history: list[list[float]] = Field(default_factory=list)  # [step, loss]
+    learning_rate: float | None = None  # the rate the latest step used
+    lr_schedule: list[list[float]] = Field(default_factory=list)  # [step, lr] of the whole run
+    elapsed_seconds: float | None = None  # since training started (the total once it ended)
+    seconds_per_step: float | None = None
+    started_at: str | None = None
+    sample_prompt: str | None = None  # what the checkpoint samples render, with ``sample_seed``
+    sample_seed: int | None = None
 
 
 class Model(TailorObject):
@@ -136,6 +144,32 @@ class ModelDownload(TailorObject):
     base_model_name: str | None = None
     base_model_card: str | None = None
     checkpoint_step: int | None = None  # Tailor: the checkpoint packaged (None: the final weights)
+
+
+class EstimateBasis(TailorObject):
+    source: str  # "measured" (this installation's runs), "default" (a stated figure) or "none"
+    runs: int = 0
+    device: str | None = None
+    weights: str | None = None
+    ranks: list[int] = Field(default_factory=list)
+    description: str = ""
+
+
+class TrainingEstimate(TailorObject):
+    """Tailor: what a training run is expected to take, before it starts."""
+
+    model_id: int
+    training_parameters: TrainingParameters | None = None
+    total_steps: int
+    checkpoint_steps: list[int] = Field(default_factory=list)
+    estimated_seconds: float | None = None
+    seconds_per_step: float | None = None
+    setup_seconds: float | None = None
+    checkpoint_seconds: float | None = None
+    checkpoint_bytes: int | None = None
+    disk_bytes: int | None = None
+    basis: EstimateBasis
+    overrides: list[str] = Field(default_factory=list)  # development settings that change the run
 
 
 class DatasetDownload(TailorObject):

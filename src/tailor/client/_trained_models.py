@@ -9,7 +9,14 @@ from typing import Any
 
 from tailor.client._core import AsyncCore, Call, SyncCore, body, items_of
 from tailor.client._errors import TailorTimeoutError, TrainingFailedError
-from tailor.client._models import Checkpoint, CheckpointList, Event, Model, ModelDownload
+from tailor.client._models import (
+    Checkpoint,
+    CheckpointList,
+    Event,
+    Model,
+    ModelDownload,
+    TrainingEstimate,
+)
 
 M = "/v1/tailored-gen/models"
 MODEL_EVENTS = M + "/{model_id}/events"
@@ -34,6 +41,11 @@ def _download(model_id: int, step: int | None) -> Call:
 
 def _complete(model_id: int, step: int | None) -> Call:
     return Call("POST", f"{M}/{model_id}/complete_from_checkpoint", json=body(checkpoint_step=step))
+
+
+def _estimate(model_id: int, params: dict[str, Any]) -> Call:
+    query = {k: v for k, v in params.items() if v is not None}
+    return Call("GET", f"{M}/{model_id}/training_estimate", params=query or None)
 
 
 def _upload(model_url: str, fields: dict[str, Any]) -> Call:
@@ -124,6 +136,11 @@ class Models:
 
     def delete(self, model_id: int) -> None:
         self._c.run(Call("DELETE", f"{M}/{model_id}"))
+
+    def training_estimate(self, model_id: int, **expert_params: Any) -> TrainingEstimate:
+        """Tailor: expected duration, steps and checkpoint disk of a run with these parameters (none:
+        those a start would choose), with its basis (this installation's measured runs or a default)."""
+        return TrainingEstimate.model_validate(self._c.run(_estimate(model_id, expert_params)))
 
     def start_training(self, model_id: int, **expert_params: Any) -> Model:
         """Start training; expert models may pass ``learning_rate``, ``rank``, ``total_training_steps``…"""
@@ -232,6 +249,9 @@ class AsyncModels:
 
     async def delete(self, model_id: int) -> None:
         await self._c.run(Call("DELETE", f"{M}/{model_id}"))
+
+    async def training_estimate(self, model_id: int, **expert_params: Any) -> TrainingEstimate:
+        return TrainingEstimate.model_validate(await self._c.run(_estimate(model_id, expert_params)))
 
     async def start_training(self, model_id: int, **expert_params: Any) -> Model:
         data = await self._c.run(_start(model_id, expert_params))

@@ -388,6 +388,14 @@ def model_card_for(
 LOSS_HISTORY_POINTS = 400
 
 
+# Facts of a run that a progress record keeps once set (a later record carries them over):
+# when it started, the learning-rate schedule the trainer computed, what the checkpoint samples
+# render, and the measurements an estimate of a later run is based on (``run``).
+CARRIED_PROGRESS = ("started_at", "lr_schedule", "sample_prompt", "sample_seed", "run")
+# Figures of the latest step that carry over to a record that does not restate them (the final one).
+LATEST_PROGRESS = ("learning_rate", "elapsed_seconds", "seconds_per_step")
+
+
 def training_progress(
     step: int,
     total_steps: int,
@@ -396,18 +404,38 @@ def training_progress(
     eta_seconds: float | None = None,
     sample_keys: list[str] | None = None,
     previous: dict[str, Any] | None = None,
+    learning_rate: float | None = None,
+    elapsed_seconds: float | None = None,
+    seconds_per_step: float | None = None,
+    facts: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A model's ``training_progress`` record at ``step``: losses rounded to 6 places, the ETA to 0.1 s.
-    With ``previous`` (the record being replaced) the loss history carries over with this point added."""
+    """A model's ``training_progress`` record at ``step``: losses rounded to 6 places, the ETA and
+    elapsed time to 0.1 s. With ``previous`` (the record being replaced) the loss history carries
+    over with this point added, and so do the run's facts (``CARRIED_PROGRESS``) and the latest
+    figures this record does not restate; ``facts`` sets or updates run facts."""
     progress: dict[str, Any] = {
         "step": step,
         "total_steps": total_steps,
         "loss": None if loss is None else round(float(loss), 6),
         "eta_seconds": None if eta_seconds is None else round(float(eta_seconds), 1),
         "sample_keys": list(sample_keys or []),
+        "learning_rate": None if learning_rate is None else float(f"{learning_rate:.6g}"),
+        "elapsed_seconds": None if elapsed_seconds is None else round(float(elapsed_seconds), 1),
+        "seconds_per_step": None if seconds_per_step is None else float(f"{seconds_per_step:.4g}"),
     }
     if previous is not None:
         progress["loss_history"] = extend_loss_history(previous, step, loss)
+        for key in LATEST_PROGRESS:
+            if progress[key] is None and previous.get(key) is not None:
+                progress[key] = previous[key]
+        for key in CARRIED_PROGRESS:
+            if key in previous:
+                progress[key] = previous[key]
+    for key, value in (facts or {}).items():
+        if key == "run" and isinstance(progress.get("run"), dict):
+            progress["run"] = {**progress["run"], **value}
+        else:
+            progress[key] = value
     return progress
 
 

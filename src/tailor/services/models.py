@@ -210,18 +210,7 @@ def start_training(
             "wait for captioning to finish or set the captions"
         )
     project = store.get_project(session, organization_id, model.project_id)
-    if model.training_mode == TrainingMode.expert:
-        chosen = rules.validate_expert_parameters(params)
-    else:
-        if params:
-            raise InvalidInput(
-                "advanced training parameters are only supported when training_mode is 'expert' "
-                f"(got {', '.join(sorted(params))})",
-                field=sorted(params)[0],
-            )
-        chosen = choose_parameters(
-            project.ip_type if project else "other", project.ip_medium if project else "", images
-        )
+    chosen = parameters_for(model, project, params, images)
 
     quotas.check(session, organization_id, quotas.ACTIVE_TRAININGS, max_active)
     model.status = rules.transition(model.status, ModelStatus.InProgress)
@@ -243,6 +232,24 @@ def start_training(
     model.job_id = job.id
     session.flush()
     return model
+
+
+def parameters_for(
+    model: TailoredModel, project: Any, params: dict[str, Any], images: int
+) -> rules.TrainingParameters:
+    """The parameters a run of ``model`` uses: expert ones validated (400 naming the field), or
+    fully automated mode's recipe for the project and ``images`` (which refuses expert ones)."""
+    if model.training_mode == TrainingMode.expert:
+        return rules.validate_expert_parameters(params)
+    if params:
+        raise InvalidInput(
+            "advanced training parameters are only supported when training_mode is 'expert' "
+            f"(got {', '.join(sorted(params))})",
+            field=sorted(params)[0],
+        )
+    return choose_parameters(
+        project.ip_type if project else "other", project.ip_medium if project else "", images
+    )
 
 
 def stop_training(session: Session, organization_id: int, model_id: int, queue: JobQueue) -> TailoredModel:

@@ -128,3 +128,21 @@ def count_images(session: Session, dataset_id: int) -> tuple[int, int]:
 
 def get_job(session: Session, job_id: int) -> Job | None:
     return session.get(Job, job_id)
+
+
+def recent_training_records(
+    session: Session, training_version: str, *, limit: int = 50
+) -> list[dict[str, Any]]:
+    """The ``training_progress`` records of this installation's latest trained models of a family
+    (every organization: they measure the workers, not the tenant), newest first."""
+    q = (
+        select(TailoredModel.training_progress)
+        .where(
+            TailoredModel.training_version == training_version,
+            TailoredModel.status.in_(("Completed", "Stopped", "InProgress", "Stopping", "Failed")),
+            TailoredModel.training_progress.is_not(None),
+        )
+        .order_by(TailoredModel.id.desc())
+        .limit(limit)
+    )
+    return [p for p in session.scalars(q) if isinstance(p, dict)]

@@ -12,6 +12,7 @@ import zipfile
 from pathlib import Path
 
 import httpx
+import pytest
 import torch
 from safetensors.torch import load as load_safetensors
 
@@ -98,6 +99,32 @@ async def test_train_checkpoints_choose_version_download_delete(
     assert progress["step"] == progress["total_steps"] == 8 and progress["loss"] > 0
     assert len(progress["sample_image_urls"]) == 2
     assert (await fetch(client, progress["sample_image_urls"][0]))[:8] == b"\x89PNG\r\n\x1a\n"
+    # the schedule as the trainer's scheduler computes it (8 steps, still warming up over the 10 of a
+    # 100-step run), the rate the last step used, the time taken, and what a later estimate reads
+    lrs = [lr for _, lr in progress["lr_schedule"]]
+    assert [s for s, _ in progress["lr_schedule"]] == list(range(1, 9))
+    assert lrs == pytest.approx([1e-4 * k / 10 for k in range(8)])
+    assert progress["learning_rate"] == pytest.approx(lrs[-1])
+    assert progress["elapsed_seconds"] > 0 and progress["seconds_per_step"] > 0 and progress["started_at"]
+    assert progress["sample_seed"] == 1234 and "short_description" in progress["sample_prompt"]
+    run = progress["run"]
+    assert run["device"] == "cpu" and run["rank"] == 128 and run["weights"] == str(tiny_dir)
+    assert (
+        run["adapter_bytes"] > 0 and run["state_bytes"] > run["adapter_bytes"] and run["setup_seconds"] >= 0
+    )
+    r = await client.post(
+        f"{BASE}/models",
+        json={"name": "Next", "dataset_id": seeded.dataset_id, "training_mode": "expert"},
+        headers=auth,
+    )
+    est = (await client.get(f"{BASE}/models/{r.json()['id']}/training_estimate", headers=auth)).json()
+    assert (
+        est["basis"]["source"] == "measured" and est["basis"]["runs"] == 1 and est["basis"]["device"] == "cpu"
+    )
+    assert est["seconds_per_step"] == pytest.approx(run["seconds_per_step"], rel=1e-3)
+    assert (
+        est["total_steps"] == 8 and est["overrides"][0] == "TAILOR_TRAINING_MAX_STEPS caps the run at 8 steps"
+    )
 
     r = await client.get(f"{BASE}/models/{mid}/checkpoints", headers=auth)
     ck = r.json()

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from tailor.engine.training.export import write_export_zip
 from tailor.jobs.context import JobContext
 from tailor.store import checkpoints as ckpt_store
 from tailor.store import models as model_store
+from tailor.store.blob_base import BlobNotFound
 from tailor.store.db import session_scope
 from tailor.store.leases import fenced
 
@@ -128,6 +130,13 @@ class TrainingJob:
         self.run_id = rules.new_run_id()
         self._last_report = 0.0
         self._samples: list[str] = []
+        # measurements of this attempt (``run`` in the progress record; estimates read them)
+        self._began = time.monotonic()
+        self._started_at = _utc_now()  # replaced by the first attempt's time on a resume
+        self._facts: dict[str, Any] = {}
+        self._run: dict[str, Any] = {}
+        self._first_step_at: float | None = None
+        self._checkpoint_seconds: list[float] = []
 
     def _fenced(self) -> Any:
         """A transaction that commits only while this attempt still holds the job."""
@@ -154,7 +163,12 @@ class TrainingJob:
             trainer = self.prepare(plan)
             trainer.run(
                 on_step=lambda step, loss, sps: self._report(
-                    step, plan.total_steps, loss, sps * (plan.total_steps - step)
+                    step,
+                    plan.total_steps,
+                    loss,
+                    sps * (plan.total_steps - step),
+                    lr=trainer.last_lr,
+                    seconds_per_step=sps,
                 ),
                 on_checkpoint=lambda step, loss: self.checkpoint(trainer, step, loss),
             )
@@ -268,14 +282,42 @@ class TrainingJob:
         trainer = Trainer(pipe, examples, config, device=device, family=family)
         self._resume(trainer)
         self.blob_prefix = plan.blob_prefix
+        self._record_run_facts(plan, config, family, device, len(examples))
         return trainer
+
+    def _record_run_facts(self, plan: Plan, config: Any, family: Any, device: str, images: int) -> None:
+        """What the progress record keeps about this run: the learning-rate schedule as the
+        trainer computes it, what the samples render, and the setting an estimate matches on."""
+        from tailor.engine.pipeline import weights_name
+        from tailor.engine.training.schedule import lr_curve
+
+        self._facts = {
+            "started_at": self._started_at,
+            "lr_schedule": lr_curve(
+                config.lr_scheduler, config.learning_rate, config.warmup_steps, config.total_steps
+            ),
+            "sample_prompt": self.sample_caption,
+            "sample_seed": SAMPLE_SEED,
+        }
+        self._run = {
+            "family": family.name,
+            "weights": weights_name(self.ctx.settings, family),
+            "device": _device_name(device),
+            "rank": plan.rank,
+            "grad_accumulation": config.grad_accumulation,
+            "images": images,
+        }
 
     def _resume(self, trainer: Any) -> None:
         with session_scope(self.ctx.sessions) as s:
             latest = ckpt_store.latest_checkpoint(s, self.model_id)
             key = latest.state_key if latest is not None else None
             samples = [c.sample_key for c in reversed(ckpt_store.list_checkpoints(s, self.model_id))]
+            model = model_store.get_model_by_id(s, self.model_id)
+            started = (model.training_progress or {}).get("started_at") if model is not None else None
         self._samples = [k for k in samples if k]
+        if key is not None and started:  # the elapsed time counts from the run's first start
+            self._started_at = started
         if key is None:
             return
         from tailor.engine.training.trainer import ResumeMismatch
@@ -288,13 +330,34 @@ class TrainingJob:
 
     # --- progress and checkpoints ------------------------------------------------------------
     def _report(
-        self, step: int, total: int, loss: float | None, eta: float | None, *, force: bool = False
+        self,
+        step: int,
+        total: int,
+        loss: float | None,
+        eta: float | None,
+        *,
+        force: bool = False,
+        lr: float | None = None,
+        seconds_per_step: float | None = None,
     ) -> None:
         now = time.monotonic()
+        if self._first_step_at is None and step > 0 and seconds_per_step is not None:
+            # setup: loading the base model and caching the dataset, up to the first step
+            self._first_step_at = now - seconds_per_step
+            self._run["setup_seconds"] = round(self._first_step_at - self._began, 2)
+        if seconds_per_step is not None:
+            self._run["seconds_per_step"] = float(f"{seconds_per_step:.4g}")
         if not force and now - self._last_report < PROGRESS_EVERY_S and step < total:
             return
         self._last_report = now
-        progress = rules.training_progress(step, total, loss=loss, eta_seconds=eta, sample_keys=self._samples)
+        figures: dict[str, Any] = {
+            "learning_rate": lr,
+            "elapsed_seconds": self._elapsed(),
+            "seconds_per_step": seconds_per_step,
+        }
+        progress = rules.training_progress(
+            step, total, loss=loss, eta_seconds=eta, sample_keys=self._samples, **figures
+        )
         with self._fenced() as s:
             model = model_store.get_model_by_id(s, self.model_id)
             if model is not None and model.status == ModelStatus.InProgress:
@@ -305,8 +368,24 @@ class TrainingJob:
                     eta_seconds=eta,
                     sample_keys=self._samples,
                     previous=model.training_progress,
+                    facts=self._progress_facts(),
+                    **figures,
                 )
         self.ctx.progress(model_id=self.model_id, **{k: v for k, v in progress.items() if k != "sample_keys"})
+
+    def _elapsed(self) -> float:
+        """Wall time since the run first started (across resumed attempts)."""
+        try:
+            began = datetime.fromisoformat(self._started_at)
+        except ValueError:
+            return time.monotonic() - self._began
+        return (datetime.now(UTC) - began).total_seconds()
+
+    def _progress_facts(self) -> dict[str, Any]:
+        facts = {"started_at": self._started_at, **self._facts}
+        if self._run:
+            facts["run"] = dict(self._run)
+        return facts
 
     def checkpoint(self, trainer: Any, step: int, loss: float) -> None:
         """Store the checkpoint of ``step`` and record it, under this attempt's lease: an attempt
@@ -320,6 +399,7 @@ class TrainingJob:
         )
         written = [adapter_key, adapter_key + ".json", state_key, sample_key]
         self._check_lease()
+        began = time.monotonic()
         try:
             adapter_sha256 = self._write_checkpoint(trainer, adapter_key, state_key, sample_key)
             stale = self._record_checkpoint(step, loss, adapter_key, adapter_sha256, state_key, sample_key)
@@ -331,7 +411,12 @@ class TrainingJob:
         self._samples = [k for k in self._samples if k not in stale]
         if sample_key not in self._samples:
             self._samples.append(sample_key)
-        self._report(step, trainer.config.total_steps, loss, None, force=True)
+        self._checkpoint_seconds.append(time.monotonic() - began)
+        self._run["checkpoint_seconds"] = round(
+            sum(self._checkpoint_seconds) / len(self._checkpoint_seconds), 2
+        )
+        self._run.update(self._checkpoint_bytes(adapter_key, state_key, sample_key))
+        self._report(step, trainer.config.total_steps, loss, None, force=True, lr=trainer.last_lr)
         # scored checkpoints (TAILOR_EVAL_MODELS): errors are recorded, never raised
         evaluate_checkpoint(
             self.ctx,
@@ -343,6 +428,20 @@ class TrainingJob:
             size=self.sample_size,
             device=self.device,
         )
+
+    def _checkpoint_bytes(self, adapter_key: str, state_key: str, sample_key: str) -> dict[str, int]:
+        """Sizes of one checkpoint's files (what an estimate of disk use scales by the rank)."""
+        sizes: dict[str, int] = {}
+        for name, key in (
+            ("adapter_bytes", adapter_key),
+            ("state_bytes", state_key),
+            ("sample_bytes", sample_key),
+        ):
+            try:
+                sizes[name] = self.ctx.blobs.size(key)
+            except BlobNotFound:  # not there (a store that lost it): no figure
+                continue
+        return sizes
 
     def _write_checkpoint(self, trainer: Any, adapter_key: str, state_key: str, sample_key: str) -> str:
         """Store the checkpoint's files; returns the adapter's SHA-256."""
@@ -467,6 +566,9 @@ class TrainingJob:
             eta_seconds=0.0,
             sample_keys=self._samples,
             previous=model.training_progress,
+            learning_rate=trainer.last_lr,
+            elapsed_seconds=self._elapsed(),
+            facts=self._progress_facts(),
         )
         return card
 
@@ -475,6 +577,22 @@ class TrainingJob:
             model = model_store.get_model_by_id(s, self.model_id)
             if model is not None and model.status == ModelStatus.Stopping:
                 model.status = rules.transition(model.status, target)
+
+
+def _utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _device_name(device: str) -> str:
+    """The device a run trained on, with the GPU's name on CUDA ("cuda (NVIDIA H100 80GB HBM3)")."""
+    if not device.startswith("cuda"):
+        return device
+    import torch
+
+    try:
+        return f"cuda ({torch.cuda.get_device_name(torch.device(device))})"
+    except (RuntimeError, AssertionError):
+        return "cuda"
 
 
 def training_cache_root(settings: Any) -> Path:

@@ -61,3 +61,28 @@ def make_lr_scheduler(
     return get_scheduler(
         name, optimizer=optimizer, num_warmup_steps=warmup_steps, num_training_steps=total_steps
     )
+
+
+LR_CURVE_POINTS = 200
+
+
+def lr_curve(
+    name: str, learning_rate: float, warmup_steps: int, total_steps: int, *, points: int = LR_CURVE_POINTS
+) -> list[list[float]]:
+    """``[step, lr]`` of a whole run as the trainer's scheduler computes it: the learning rate the
+    optimizer step ``step`` (1 to ``total_steps``) uses. It runs ``make_lr_scheduler`` itself on a
+    throwaway optimizer, so the curve is the schedule, not a copy of its formula. Long runs are
+    thinned to about ``points`` points, keeping the first step, the end of the warm-up and the last."""
+    param = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([param], lr=learning_rate)
+    scheduler = make_lr_scheduler(optimizer, name, warmup_steps, total_steps)
+    every = max(1, -(-total_steps // points))
+    keep = {1, total_steps, warmup_steps, warmup_steps + 1}
+    out: list[list[float]] = []
+    for step in range(1, total_steps + 1):
+        lr = float(optimizer.param_groups[0]["lr"])
+        if step in keep or step % every == 0:
+            out.append([step, float(f"{lr:.6g}")])
+        optimizer.step()  # no gradient: the parameter stays; only the schedule advances
+        scheduler.step()
+    return out

@@ -124,6 +124,7 @@ class Trainer:
             )
         self.step = 0
         self.last_loss: float | None = None
+        self.last_lr: float | None = None  # the learning rate the latest step used
         self._add_lora()
         self.params = [p for p in self.transformer.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(
@@ -202,6 +203,7 @@ class Trainer:
             total = self._all_reduce_gradients(total)
         if cfg.max_grad_norm:
             torch.nn.utils.clip_grad_norm_(self.params, cfg.max_grad_norm)
+        self.last_lr = float(self.optimizer.param_groups[0]["lr"])
         self.optimizer.step()
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)

@@ -31,6 +31,7 @@ from tailor.domain.signing import LinkSigner
 from tailor.services import evaluation
 from tailor.services import model_upload as upload_svc
 from tailor.services import models as svc
+from tailor.services import training_estimate as estimate_svc
 from tailor.store import checkpoints as ckpt_store
 from tailor.store import models as model_store
 from tailor.store.db import read_session
@@ -182,6 +183,36 @@ def start_training(
         session, org.organization_id, model_id, body, max_active=rt.settings.org_max_active_trainings
     )
     return _one(signer, session, base_url, model)
+
+
+@router.get(
+    "/models/{model_id}/training_estimate",
+    summary="Tailor: expected duration, steps and checkpoint disk of a training run, before it starts",
+)
+def training_estimate(
+    model_id: Id,
+    rt: RuntimeDep,
+    session: SessionDep,
+    org: CurrentOrg,
+    lr_scheduler: str | None = Query(None, description="as start_training (expert models)"),
+    learning_rate: float | None = Query(None, description="as start_training (expert models)"),
+    total_training_steps: int | None = Query(None, description="as start_training (expert models)"),
+    rank: int | None = Query(None, description="as start_training (expert models)"),
+    checkpoint_interval: int | None = Query(None, description="as start_training (expert models)"),
+    lr_warmup_steps: int | None = Query(None, description="as start_training (expert models)"),
+) -> dict[str, Any]:
+    """The run's steps and checkpoints for these parameters (checked as ``start_training`` checks
+    them), its expected seconds and disk bytes, and the basis: the median of this installation's
+    latest measured runs of the same family, weights, device and rank, or a stated benchmark figure."""
+    params = {
+        "lr_scheduler": lr_scheduler,
+        "learning_rate": learning_rate,
+        "total_training_steps": total_training_steps,
+        "rank": rank,
+        "checkpoint_interval": checkpoint_interval,
+        "lr_warmup_steps": lr_warmup_steps,
+    }
+    return estimate_svc.training_estimate(session, org.organization_id, model_id, params, rt.settings)
 
 
 @router.post("/models/{model_id}/stop_training", summary="Stop training")

@@ -2,6 +2,7 @@
 // checkpoints, download.
 import { api, V1 } from "../api.js";
 import { lossChart } from "../chart.js";
+import { elapsedText, estimatePanel, samplesPanel, trainingCharts } from "../training.js";
 import { badge, busy, duration, errorBox, field, flash, h, label, page, renameButton, select, when } from "../ui.js";
 
 // The contract's ranges for expert training.
@@ -35,16 +36,24 @@ function trainingForm(model, onStarted) {
     ? [field("LR scheduler", select("lr_scheduler", SCHEDULERS, "constant_with_warmup")),
       ...EXPERT.map(([name, label, attrs, hint]) => field(label, h("input", { type: "number", name, required: true, ...attrs }), hint))]
     : [h("p", { class: "hint" }, "Fully automated: Tailor chooses the parameters from the dataset and IP type.")];
+  const estimate = estimatePanel(model);
   const form = h("form", { "aria-labelledby": "train-title" }, h("h2", { id: "train-title" }, "Train"),
-    h("div", { class: "fields" }, ...fields), errors, h("div", { class: "row mt" }, submit));
-  form.addEventListener("submit", (ev) => {
-    ev.preventDefault();
-    errors.replaceChildren();
-    if (!form.reportValidity()) return;
+    h("div", { class: "fields" }, ...fields), estimate.el, errors, h("div", { class: "row mt" }, submit));
+  const chosen = () => {
     const body = {};
     if (model.training_mode === "expert") {
       for (const [k, v] of new FormData(form).entries()) if (v !== "") body[k] = k === "lr_scheduler" ? v : Number(v);
     }
+    return body;
+  };
+  // the estimate follows the parameters as they are typed
+  form.addEventListener("input", () => estimate.refresh(chosen()));
+  estimate.refresh(chosen(), 0);
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    errors.replaceChildren();
+    if (!form.reportValidity()) return;
+    const body = chosen();
     busy(submit, async () => {
       await api("POST", `${V1}/models/${model.id}/start_training`, { json: body });
       flash("success", "Training started.");
@@ -54,7 +63,7 @@ function trainingForm(model, onStarted) {
   return h("section", { class: "panel" }, form);
 }
 
-function progressPanel(model, points, onStop) {
+function progressPanel(model, points, checkpoints, onStop) {
   const tp = model.training_progress || {};
   const total = tp.total_steps || model.training_parameters?.total_training_steps || 0;
   const stop = h("button", { type: "button", class: "danger", disabled: model.status !== "InProgress" }, "Stop training");
@@ -62,16 +71,16 @@ function progressPanel(model, points, onStop) {
     if (!confirm("Stop training? It cannot be resumed.")) return;
     busy(stop, async () => { await api("POST", `${V1}/models/${model.id}/stop_training`); onStop(); });
   });
-  const samples = tp.sample_image_urls || [];
-  return h("section", { class: "panel", "aria-labelledby": "prog-title" },
+  return h("section", { class: "panel", id: "prog", "aria-labelledby": "prog-title" },
     h("div", { class: "row" }, h("h2", { id: "prog-title" }, "Training progress"), h("span", { class: "spacer" }), ACTIVE.has(model.status) ? stop : null),
     h("progress", { max: total || 1, value: tp.step || 0, "aria-label": "Training steps" }),
     h("p", { id: "progress-text", "aria-live": "polite" },
       `Step ${tp.step ?? 0} of ${total || "?"} · loss ${tp.loss !== null && tp.loss !== undefined ? Number(tp.loss).toFixed(4) : "—"}` +
         (ACTIVE.has(model.status) ? ` · ETA ${duration(tp.eta_seconds)}` : ` · ${model.status}`)),
+    elapsedText(model, tp, ACTIVE.has(model.status)),
     model.queue && model.queue.state === "queued" ? h("p", { id: "queue-text", class: "hint" }, `Waiting for a worker: ${model.queue.message}.`) : null,
-    lossChart(points, total),
-    samples.length ? h("div", {}, h("h3", { class: "mt" }, "Samples"), h("div", { class: "samples" }, samples.map((u, i) => h("img", { src: u, alt: `Sample ${i + 1}` })))) : null);
+    trainingCharts(tp, points, total),
+    samplesPanel(checkpoints, tp));
 }
 
 // A Stopped model keeps the checkpoints its run saved: each can be downloaded, and completing the
@@ -213,6 +222,8 @@ export async function render(root, { id }) {
       if (!confirm(`Delete model "${model.name}"?`)) return;
       busy(del, async () => { await api("DELETE", `${V1}/models/${id}`); location.hash = `#/projects/${model.project_id}`; });
     });
+    // a chart focused from the keyboard keeps the focus across the redraw of a run in progress
+    const focusedChart = document.activeElement?.closest?.("#prog svg.chart")?.dataset.name;
     const params = model.training_parameters || {};
     const crumbs = [["Projects", "#/projects"], [project ? project.project_name : `Project ${model.project_id}`, `#/projects/${model.project_id}`]];
     body.replaceChildren(...page(model.name || `Model ${id}`, crumbs,
@@ -231,9 +242,10 @@ export async function render(root, { id }) {
         stoppedPanel(model, checkpoints, () => draw()),
         dlOut),
       model.status === "Created" ? trainingForm(model, () => draw()) : null,
-      model.training_progress || ACTIVE.has(model.status) ? progressPanel(model, points, () => draw()) : null,
+      model.training_progress || ACTIVE.has(model.status) ? progressPanel(model, points, checkpoints.checkpoints || [], () => draw()) : null,
       comparisonPanel(model, evaluation, points, () => draw()),
       checkpointsPanel(model, checkpoints, () => draw())));
+    if (focusedChart) body.querySelector(`#prog svg.chart[data-name="${focusedChart}"]`)?.focus();
     clearTimeout(timer);
     if (ACTIVE.has(model.status)) timer = setTimeout(() => draw().catch((e) => flash("error", e)), 2000);
   }
