@@ -14,7 +14,8 @@ weights, with the tiny model's tokenizer. Sections (a registry, ``SECTIONS``; ad
 - ``generate``: s/image at 1024x1024, 50 steps with CFG, eager, then with ``torch.compile``.
 - ``adapters``: the overhead of switching between two rank-128 adapters (hot-swapped when compiled).
 - ``train``: s/step of LoRA training at rank 128 (1024x1024, 4 micro-batches), peak memory, and
-  the projected time of Bria's recipe (1501 steps x 4).
+  the projected time of Bria's recipe (1501 steps x 4), on one GPU and, as a projection from that
+  step (stated in ``projection_assumes``), on 2 and 4 data-parallel GPUs.
 - ``fibo2_turbo``: FIBO 2's architecture (random weights) served on 4 turbo steps without guidance,
   s/image at 1024x1024 (``benchmarks/generate.py --family fibo-2 --turbo --random-weights``).
 - ``video``: Wan 2.2 TI2V-5B's architecture (random bf16 weights), s/clip at 704p, 121 frames, and
@@ -359,7 +360,29 @@ def train(ctx: Context) -> dict[str, Any]:
         "s_per_step": round(step_s, 3),
         "peak_gib": _peak_gib(ctx.device),
         "projected_recipe_min": round(1501 * step_s / 60, 1),
+        "projected_recipe_min_by_gpus": projected_by_gpus(step_s, accumulation, trainer.params),
+        "projection_assumes": (
+            "data parallel (TAILOR_TRAINING_DEVICES): each of N GPUs runs accumulation/N of a step's "
+            f"micro-batches at the measured speed, plus one all-reduce of the fp32 LoRA gradients at "
+            f"{ALL_REDUCE_GB_S:.0f} GB/s bus bandwidth (NVLink; not measured); N divides the micro-batches"
+        ),
     }
+
+
+ALL_REDUCE_GB_S = 100.0  # an assumed ring all-reduce bus bandwidth between GPUs of one host
+
+
+def projected_by_gpus(step_s: float, accumulation: int, params: list[Any]) -> dict[str, float]:
+    """Projected minutes of Bria's recipe (1501 steps) on N GPUs, for each N that divides the
+    micro-batches of a step: a projection from the one-GPU step, not a measurement."""
+    grad_bytes = sum(p.numel() for p in params) * 4
+    out = {}
+    for n in (1, 2, 4, 8):
+        if accumulation % n:
+            continue
+        reduce_s = 0.0 if n == 1 else 2 * grad_bytes * (n - 1) / n / (ALL_REDUCE_GB_S * 1e9)
+        out[str(n)] = round(1501 * (step_s / n + reduce_s) / 60, 1)
+    return out
 
 
 # --- main ---------------------------------------------------------------------------------------
