@@ -14,7 +14,8 @@ weights, with the tiny model's tokenizer. Sections (a registry, ``SECTIONS``; ad
 - ``generate``: s/image at 1024x1024, 50 steps with CFG, eager, then with ``torch.compile``.
 - ``adapters``: the overhead of switching between two rank-128 adapters (hot-swapped when compiled).
 - ``train``: s/step of LoRA training at rank 128 (1024x1024, 4 micro-batches), peak memory, and
-  the projected time of Bria's recipe (1501 steps x 4).
+  the projected time of Bria's recipe (1501 steps x 4), on one GPU and, as a projection from that
+  step (stated in ``projection_assumes``), on 2 and 4 data-parallel GPUs.
 - ``fibo2_turbo``: FIBO 2's architecture (random weights) served on 4 turbo steps without guidance,
   s/image at 1024x1024 (``benchmarks/generate.py --family fibo-2 --turbo --random-weights``).
 - ``video``: Wan 2.2 TI2V-5B's architecture (random bf16 weights), s/clip at 704p, 121 frames, and
@@ -188,6 +189,25 @@ def _random_adapter(pipe: Any, rank: int, seed: int, directory: Path) -> bytes:
     return (directory / "pytorch_lora_weights.safetensors").read_bytes()
 
 
+def _adapter_cache(ctx: Context, pipe: Any, *, compile: bool) -> Any:
+    """A hot-swap adapter cache over two random adapters "A" and "B" at the benchmark's rank
+    (kept in ``ctx.shared``: a compiled transformer has one slot for the whole run)."""
+    from tailor.engine.adapters import AdapterCache
+
+    rank = 4 if ctx.tiny else ctx.args.rank
+    if not compile:  # prepare_compile already made room for the largest rank
+        pipe.enable_lora_hotswap(target_rank=rank)
+    tmp = Path(ctx.shared["tmp"])
+    files = {}
+    for name, seed in (("A", 1), ("B", 2)):
+        d = tmp / f"adapter-{name}"
+        d.mkdir(exist_ok=True)
+        files[name] = _random_adapter(pipe, rank, seed, d)
+    cache = AdapterCache(pipe, 4, fetch=lambda key: files[key], hotswap=True, compile=compile)
+    ctx.shared["adapter_cache"] = cache
+    return cache
+
+
 def _meta_copy(transformer: Any) -> Any:
     import torch
     from diffusers.models.transformers.transformer_bria_fibo import BriaFiboTransformer2DModel
@@ -244,7 +264,11 @@ def generate(ctx: Context) -> dict[str, Any]:
         out["compiled"] = "skipped (CPU or --no-compile)"
         return out
     ctx.shared["compiled"] = True
+    # as a worker serves with TAILOR_COMPILE: the first adapter makes the hot-swap slot, then the
+    # transformer compiles (the adapters section swaps others into the same slot)
+    cache = _adapter_cache(ctx, pipe, compile=True)
     t0 = time.perf_counter()
+    cache.activate("A", 1.0)
     _generate_once(ctx, pipe, prompt, 2)
     out["compile_warmup_s"] = round(time.perf_counter() - t0, 1)
     out["compiled_s_per_image"] = round(_generate_once(ctx, pipe, prompt, steps), 2)
@@ -259,16 +283,8 @@ def adapters(ctx: Context) -> dict[str, Any]:
     pipe = build_pipeline(ctx)
     rank = 4 if ctx.tiny else ctx.args.rank
     prompt = ctx.shared.get("prompt") or long_prompt(pipe.tokenizer, 60 if ctx.tiny else 1000)
-    if not ctx.shared.get("compiled"):  # eager too: one slot, weights swapped in place
-        pipe.enable_lora_hotswap(target_rank=rank)
-    hot = True
-    tmp = Path(ctx.shared["tmp"])
-    files = {}
-    for name, seed in (("A", 1), ("B", 2)):
-        d = tmp / f"adapter-{name}"
-        d.mkdir(exist_ok=True)
-        files[name] = _random_adapter(pipe, rank, seed, d)
-    cache = AdapterCache(pipe, 4, fetch=lambda key: files[key], hotswap=hot)
+    hot = True  # eager too: one slot, weights swapped in place
+    cache: AdapterCache = ctx.shared.get("adapter_cache") or _adapter_cache(ctx, pipe, compile=False)
     steps = 1 if ctx.tiny else 4
     times: dict[str, list[float]] = {"switch": [], "same": [], "activate": []}
     for key in ("A", "B", "A", "A") if ctx.tiny else ("A", "B", "A", "B", "B"):
@@ -342,7 +358,29 @@ def train(ctx: Context) -> dict[str, Any]:
         "s_per_step": round(step_s, 3),
         "peak_gib": _peak_gib(ctx.device),
         "projected_recipe_min": round(1501 * step_s / 60, 1),
+        "projected_recipe_min_by_gpus": projected_by_gpus(step_s, accumulation, trainer.params),
+        "projection_assumes": (
+            "data parallel (TAILOR_TRAINING_DEVICES): each of N GPUs runs accumulation/N of a step's "
+            f"micro-batches at the measured speed, plus one all-reduce of the fp32 LoRA gradients at "
+            f"{ALL_REDUCE_GB_S:.0f} GB/s bus bandwidth (NVLink; not measured); N divides the micro-batches"
+        ),
     }
+
+
+ALL_REDUCE_GB_S = 100.0  # an assumed ring all-reduce bus bandwidth between GPUs of one host
+
+
+def projected_by_gpus(step_s: float, accumulation: int, params: list[Any]) -> dict[str, float]:
+    """Projected minutes of Bria's recipe (1501 steps) on N GPUs, for each N that divides the
+    micro-batches of a step: a projection from the one-GPU step, not a measurement."""
+    grad_bytes = sum(p.numel() for p in params) * 4
+    out = {}
+    for n in (1, 2, 4, 8):
+        if accumulation % n:
+            continue
+        reduce_s = 0.0 if n == 1 else 2 * grad_bytes * (n - 1) / n / (ALL_REDUCE_GB_S * 1e9)
+        out[str(n)] = round(1501 * (step_s / n + reduce_s) / 60, 1)
+    return out
 
 
 # --- main ---------------------------------------------------------------------------------------

@@ -33,6 +33,8 @@ def test_every_section_runs_on_the_tiny_model(tmp_path: Path) -> None:
     assert sections["generate"]["eager_s_per_image"] > 0 and sections["generate"]["size"] == 128
     assert sections["adapters"]["hot_swap"] is True and sections["adapters"]["switch_overhead_s"] is not None
     assert sections["train"]["s_per_step"] > 0 and sections["train"]["projected_recipe_min"] > 0
+    by_gpus = sections["train"]["projected_recipe_min_by_gpus"]  # tiny: 1 micro-batch, 1 GPU only
+    assert by_gpus == {"1": sections["train"]["projected_recipe_min"]}
 
 
 def test_the_dry_run_prints_the_plan() -> None:

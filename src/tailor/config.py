@@ -5,11 +5,12 @@ Nothing is built at import: call :func:`load_settings` (or construct :class:`Set
 
 from __future__ import annotations
 
+import re
 import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -261,6 +262,13 @@ class Settings(BaseSettings):
         description="Deterministic GPU kernels (slower): a resumed run gives the weights of an "
         "uninterrupted one on the same hardware and software.",
     )
+    training_devices: str = Field(
+        "",
+        description="Data-parallel training: the devices of one run's processes (ranks), e.g. "
+        "cuda:0,cuda:1, or a count (4: cuda:0-3 on a GPU worker, 4 processes on a CPU one); "
+        "groups separated by ';' go one per long-job worker of `tailor serve`. Empty: one process on "
+        "TAILOR_DEVICE. TAILOR_TRAINING_GRAD_ACCUMULATION must be a multiple of the count.",
+    )
     training_checkpoint_interval: int | None = Field(
         None,
         ge=1,
@@ -359,6 +367,24 @@ class Settings(BaseSettings):
         2, ge=0, description="Trainings queued or running at once per organization; 0: no limit."
     )
 
+    @field_validator("training_devices", mode="after")
+    @classmethod
+    def _training_devices(cls, v: str) -> str:
+        training_device_groups(v)  # raises, naming what is wrong
+        return v
+
+    @model_validator(mode="after")
+    def _training_batch_splits(self) -> Settings:
+        for group in training_device_groups(self.training_devices):
+            n = len(group)
+            if self.training_grad_accumulation % n:
+                raise ValueError(
+                    f"TAILOR_TRAINING_GRAD_ACCUMULATION ({self.training_grad_accumulation}) must be a "
+                    f"multiple of the number of training processes in TAILOR_TRAINING_DEVICES ({n}): "
+                    "each takes an equal share of every step's micro-batches"
+                )
+        return self
+
     @field_validator("home", mode="after")
     @classmethod
     def _absolute_home(cls, v: Path) -> Path:
@@ -404,6 +430,38 @@ class Settings(BaseSettings):
             return path.read_text().strip()
         private_dir(self.home)
         return create_private_once(path, secrets.token_urlsafe(32)).strip()
+
+
+DEVICE_NAME = re.compile(r"^(cpu|cuda(:\d+)?|mps|xpu(:\d+)?)$")
+
+
+def training_device_groups(text: str, gpu: bool = True) -> list[list[str]]:
+    """``TAILOR_TRAINING_DEVICES`` as groups of devices, one entry per training process (rank).
+
+    A group is a comma-separated list of devices or a count: ``n`` is ``cuda:0`` .. ``cuda:n-1``
+    with ``gpu``, else ``n`` processes on the CPU. Raises ``ValueError`` naming what is wrong."""
+    groups: list[list[str]] = []
+    for raw in text.split(";"):
+        part = raw.strip()
+        if not part:
+            continue
+        if part.isdigit():
+            n = int(part)
+            if n < 1:
+                raise ValueError(f"TAILOR_TRAINING_DEVICES: a count must be at least 1, not {part!r}")
+            groups.append([f"cuda:{i}" for i in range(n)] if gpu else ["cpu"] * n)
+            continue
+        devices = [d.strip() for d in part.split(",") if d.strip()]
+        bad = [d for d in devices if not DEVICE_NAME.match(d)]
+        if bad:
+            raise ValueError(
+                f"TAILOR_TRAINING_DEVICES: {bad[0]!r} is not a device (cpu, cuda, cuda:N) or a count"
+            )
+        gpus = [d for d in devices if d != "cpu"]
+        if len(set(gpus)) != len(gpus):
+            raise ValueError(f"TAILOR_TRAINING_DEVICES: {part!r} names a GPU twice (one process per GPU)")
+        groups.append(devices)
+    return groups
 
 
 def load_settings(**overrides: object) -> Settings:

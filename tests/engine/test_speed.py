@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 
 import pytest
+import torch
 
 from tailor.engine.adapters import AdapterCache
 from tailor.engine.generation import Generator, ImageRequest
@@ -37,6 +38,7 @@ def test_hot_swapped_adapters_render_as_loaded_ones_without_new_modules(
 ) -> None:
     plain = make_generator(adapter_cache_size=2)
     expected = {k: plain.generate(req(k)) for k in (A, B, None)}
+    half = plain.generate(req(B, influence=0.5))
 
     gen = make_generator()
     gen.pipe.enable_lora_hotswap(target_rank=8)
@@ -47,7 +49,13 @@ def test_hot_swapped_adapters_render_as_loaded_ones_without_new_modules(
     assert gen.generate(req(None)) == expected[None]
     assert gen.generate(req(A)) == expected[A]
     assert [n for n, _ in gen.pipe.transformer.named_modules()] == modules  # nothing to recompile
-    assert gen.adapters.loads == 3 and gen.adapters.capacity == 1
+    # the influence is written into the slot's scaling tensors: no Python float for a compiled
+    # graph to specialise on (benchmarks/compile_swap.py counts the recompilations)
+    assert gen.generate(req(B, influence=0.5)) == half
+    scalings = [m.scaling["tailor_hotswap"] for m in gen.pipe.transformer.modules() if hasattr(m, "scaling")]
+    assert scalings and all(isinstance(v, torch.Tensor) for v in scalings)
+    assert gen.generate(req(None)) == expected[None]  # the slot at scale 0 adds nothing
+    assert gen.adapters.loads == 4 and gen.adapters.capacity == 1  # A, B, A, B: one slot
 
 
 def test_large_outputs_decode_tiled(make_generator: Callable[..., Generator]) -> None:

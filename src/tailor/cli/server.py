@@ -94,7 +94,8 @@ def worker_env(settings: Settings) -> dict[str, str]:
 def start_local_workers(settings: Settings, rt: Runtime) -> WorkerSupervisor | None:
     """Start ``settings.workers`` supervised worker processes for short work and
     ``settings.long_job_workers`` for long work (None when there are none), each on its device of
-    ``settings.devices`` (round robin) when that is set."""
+    ``settings.devices`` when that is set (training workers on their ``TAILOR_TRAINING_DEVICES``
+    group, the others on the devices no group uses)."""
     from tailor.domain.jobs import Priority
     from tailor.worker.supervisor import WorkerSupervisor, parse_devices, plan_lanes
 
@@ -105,8 +106,23 @@ def start_local_workers(settings: Settings, rt: Runtime) -> WorkerSupervisor | N
     supervisor = WorkerSupervisor(
         len(lanes), env=worker_env(settings), kinds=lanes, devices=parse_devices(settings.devices)
     )
-    supervisor.start()
+    start_placed(settings, supervisor)
     return supervisor
+
+
+def start_placed(settings: Settings, supervisor: WorkerSupervisor) -> None:
+    """Start the workers once their device layout is checked against the memory plan (a refused
+    layout stops here, naming the device and what to change)."""
+    from tailor.worker.supervisor import check_layout
+
+    try:
+        notes = check_layout(settings, supervisor.placements)
+    except ValueError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from e
+    for line in notes:
+        typer.echo(f"note: {line}", err=True)
+    supervisor.start()
 
 
 def start_sweeper(rt: Runtime) -> PeriodicSweeper | None:

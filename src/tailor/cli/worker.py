@@ -23,6 +23,7 @@ def worker(
     Each worker takes one job at a time; SIGTERM lets running jobs finish (or requeues them after
     TAILOR_WORKER_SHUTDOWN_GRACE_S).
     """
+    from tailor.cli.server import start_placed
     from tailor.config import load_settings
     from tailor.worker.supervisor import WorkerSupervisor, parse_devices, run_worker
 
@@ -54,7 +55,7 @@ def worker(
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    supervisor.start()
+    start_placed(settings, supervisor)
     typer.echo(f"running {processes} worker processes; SIGTERM or Ctrl-C stops them")
     while not stopping:
         time.sleep(0.5)

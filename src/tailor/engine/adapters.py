@@ -78,11 +78,15 @@ class AdapterCache:
         fetch_sidecar: Callable[[str], bytes | None] = lambda _key: None,
         *,
         hotswap: bool = False,
+        compile: bool = False,
     ) -> None:
         self.pipe = pipe
         # hot-swap mode (a compiled transformer): one adapter slot whose weights are replaced in
         # place, so that switching adapters never changes the modules (no recompilation)
         self.hotswap = hotswap
+        # compile the transformer once the first adapter has made the slot (``speed``)
+        self.compile = compile and hotswap
+        self.compiled = False
         self.capacity = 1 if hotswap else max(1, capacity)
         self._fetch = fetch
         self._fetch_sidecar = fetch_sidecar
@@ -91,6 +95,7 @@ class AdapterCache:
         self.loads = 0
         self.evictions = 0
         self._slot_filled = False
+        self._slot_scaling: list[tuple[dict[str, Any], str, float]] = []
 
     @property
     def loaded_keys(self) -> list[str]:
@@ -129,6 +134,13 @@ class AdapterCache:
         self._keys[identity] = key
         self._slot_filled = self._slot_filled or self.hotswap
         self.loads += 1
+        if self.hotswap:
+            self._record_slot_scaling(name)
+        if self.compile and not self.compiled:
+            from tailor.engine.speed import compile_transformer
+
+            compile_transformer(self.pipe)
+            self.compiled = True
         log.info("loaded adapter %s as %s", key, name)
         return name
 
@@ -144,14 +156,40 @@ class AdapterCache:
         """Make ``key`` (whose content hash is ``sha256``) the only active adapter at ``scale``;
         ``None`` turns LoRA layers off."""
         if key is None:
-            if self._loaded or self._slot_filled:
+            if self.hotswap and self._slot_filled:
+                self._scale_slot(0.0)  # the slot adds nothing: the same graph, no recompilation
+            elif self._loaded:
                 self.pipe.disable_lora()
             return
         identity = cache_identity(key, sha256)
         name = self._loaded.get(identity) or self._load(key, identity)
         self._loaded.move_to_end(identity)
+        if self.hotswap:
+            self._scale_slot(float(scale))
+            return
         self.pipe.enable_lora()
         self.pipe.set_adapters([name], adapter_weights=[float(scale)])
+
+    def _record_slot_scaling(self, name: str) -> None:
+        """Note the slot's scalings (alpha / rank per layer) as the adapter just loaded set them."""
+        self._slot_scaling = []
+        for module in self.pipe.transformer.modules():
+            scaling = getattr(module, "scaling", None)
+            if isinstance(scaling, dict) and name in scaling:
+                self._slot_scaling.append((scaling, name, float(scaling[name])))
+
+    def _scale_slot(self, scale: float) -> None:
+        """The influence in hot-swap mode: the slot's scaling tensors are written in place (peft's
+        ``set_adapters`` would replace them with Python floats, and a compiled transformer
+        specialises on floats: every new influence would recompile it)."""
+        import torch
+
+        for scaling, name, base in self._slot_scaling:
+            current = scaling[name]
+            if isinstance(current, torch.Tensor):
+                current.fill_(base * scale)
+            else:
+                scaling[name] = base * scale
 
     def prune(self, live_keys: Callable[[list[str]], set[str]]) -> int:
         """Drop loaded adapters whose blob key no record serves any more; returns how many.

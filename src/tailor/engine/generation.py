@@ -105,6 +105,7 @@ class Generator:
             fetch=self.blobs.get,
             fetch_sidecar=self._sidecar(self.blobs),
             hotswap=compiled,
+            compile=compiled,
         )
         entry = Loaded(family, pipe, cache, is_tiny(self.settings, family, turbo=turbo), turbo)
         self._loaded[family_name] = entry

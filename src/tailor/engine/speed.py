@@ -4,8 +4,9 @@ tiling. Each is a setting (``TAILOR_ATTENTION_BACKEND``, ``TAILOR_COMPILE``,
 
 Compiling the transformer makes every change of its modules a recompilation, so with
 ``TAILOR_COMPILE`` adapters are not added next to each other: one adapter slot is prepared for the
-largest rank (diffusers' ``enable_lora_hotswap``) and each adapter's weights are swapped into it
-in place (``load_lora_weights(..., hotswap=True)``).
+largest rank (diffusers' ``enable_lora_hotswap``) by the first adapter, the transformer is compiled
+then, and each later adapter's weights are swapped into the slot in place
+(``load_lora_weights(..., hotswap=True)``).
 """
 
 from __future__ import annotations
@@ -55,14 +56,22 @@ def apply_attention_backend(pipe: Any, setting: str, device: str) -> str:
 
 
 def prepare_compile(pipe: Any, device: str) -> bool:
-    """Prepare ``pipe`` for a compiled transformer with hot-swapped adapters (before any adapter
-    is loaded). Compiling happens on the first use. Returns whether it applies (CUDA only)."""
+    """Prepare ``pipe`` for a compiled transformer with hot-swapped adapters: room for adapters up
+    to ``HOTSWAP_MAX_RANK`` (before any adapter is loaded). The transformer is compiled once the
+    first adapter has made the slot (:func:`compile_transformer`, called by the adapter cache):
+    peft can only prepare the slot of a model not yet compiled. Returns whether it applies (CUDA
+    only)."""
     if not device.startswith("cuda"):
         log.info("TAILOR_COMPILE applies on CUDA only; running eager on %s", device)
         return False
     pipe.enable_lora_hotswap(target_rank=HOTSWAP_MAX_RANK)
-    pipe.transformer.compile(fullgraph=False, dynamic=False)
     return True
+
+
+def compile_transformer(pipe: Any) -> None:
+    """``torch.compile`` the transformer in place (compiled on its next call)."""
+    pipe.transformer.compile(fullgraph=False, dynamic=False)
+    log.info("transformer compiled (hot-swapped adapters)")
 
 
 def use_vae_tiling(pipe: Any, width: int, height: int, threshold: int) -> None:

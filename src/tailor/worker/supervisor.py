@@ -15,8 +15,11 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING
+
+from tailor.config import Settings, training_device_groups
 
 if TYPE_CHECKING:
     from tailor.worker.executor_ray import RayWorkers
@@ -25,6 +28,7 @@ log = logging.getLogger(__name__)
 
 PARENT_PID_ENV = "TAILOR_WORKER_PARENT_PID"
 KINDS_ENV = "TAILOR_WORKER_KINDS"
+TRAINING_DEVICES_ENV = "TAILOR_TRAINING_DEVICES"
 
 
 def plan_lanes(workers: int, long_workers: int, kinds: Iterable[tuple[str, bool]]) -> list[list[str] | None]:
@@ -93,6 +97,133 @@ def run_worker(*, kinds: list[str] | None = None, install_signals: bool = True) 
     return 0
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where one local worker runs: its ``TAILOR_DEVICE`` and, for a worker that trains, the
+    devices of its training runs' ranks (``TAILOR_TRAINING_DEVICES``); None: as configured."""
+
+    device: str | None = None
+    training_devices: str | None = None
+    trains: bool = True
+    generates: bool = True
+
+
+def place_workers(
+    lanes: Sequence[list[str] | None],
+    devices: list[str],
+    training_devices: str = "",
+    *,
+    training_kind: str = "train_model",
+) -> list[Placement]:
+    """Give each local worker (one lane each) its device. Without ``training_devices`` worker i
+    gets device i mod n. With them, the j-th worker that trains gets training group j mod g (its
+    rank 0 is its own device), and the workers that do not train are spread over the devices that
+    no training group uses (over all of them only when every device is in a group; see
+    :func:`shared_devices`)."""
+    gpu = any(d.startswith("cuda") for d in devices) or not devices
+    groups = training_device_groups(training_devices, gpu=gpu)
+    out: list[Placement] = []
+    used = {d for g in groups for d in g}
+    pool = [d for d in devices if d not in used] or devices
+    trainer_no = other_no = 0
+    for slot, lane in enumerate(lanes):
+        trains = lane is None or training_kind in lane
+        generates = lane is None or any(k != training_kind for k in lane)
+        if groups and trains:
+            group = groups[trainer_no % len(groups)]
+            trainer_no += 1
+            out.append(Placement(group[0], ",".join(group), trains, generates))
+        elif groups:
+            device = pool[other_no % len(pool)] if pool else None
+            other_no += 1
+            out.append(Placement(device, None, trains, generates))
+        else:
+            out.append(Placement(device_for(slot, devices) if devices else None, None, trains, generates))
+    return out
+
+
+def shared_devices(placements: Sequence[Placement]) -> list[tuple[int, str, str]]:
+    """(worker slot, device, "generation" or "training") for each worker that would hold a
+    generation pipeline, or put a training rank, on a device where another worker's training run
+    (or its own, past rank 0) puts a rank."""
+    ranks_of = [
+        (q.training_devices or "").split(",") if q.trains and q.training_devices else [] for q in placements
+    ]
+    out = []
+    for slot, p in enumerate(placements):
+        if p.generates and p.device not in (None, "cpu"):
+            for other, ranks in enumerate(ranks_of):
+                if p.device in (ranks[1:] if other == slot else ranks):  # a worker releases its own
+                    out.append((slot, str(p.device), "generation"))  # pipeline before it trains
+                    break
+        earlier = {d for ranks in ranks_of[:slot] for d in ranks}
+        for device in ranks_of[slot]:
+            if device != "cpu" and device in earlier:
+                out.append((slot, device, "training"))
+    return out
+
+
+def check_layout(settings: Settings, placements: Sequence[Placement]) -> list[str]:
+    """Refuse (``ValueError``) a layout where a generation pipeline and a training rank, or two
+    training ranks, share a GPU that FIBO's memory plan says cannot hold both
+    (``TAILOR_GPU_MEMORY_GB``, else the GPU's memory); returns a line per device they share with
+    the plan's blessing."""
+    notes: list[str] = []
+    shared = shared_devices(placements)
+    if not shared:
+        return notes
+    from tailor.engine import memory
+    from tailor.engine.pipeline import is_tiny
+
+    if is_tiny(settings):
+        return [
+            f"worker {slot}'s {what} shares {device} with a training rank" for slot, device, what in shared
+        ]
+    params = memory.fibo_parameters()
+    plans = {
+        "generation": memory.generation_plan(params, adapters=settings.adapter_cache_size),
+        "training": memory.training_plan(
+            params, gradient_checkpointing=settings.training_gradient_checkpointing
+        ),
+    }
+    train = plans["training"]
+    for slot, device, what in shared:
+        mine = plans[what]
+        need = mine.total + train.total - train.overhead  # one CUDA context's overhead, roughly
+        capacity = device_memory(settings, device)
+        line = (
+            f"worker {slot}'s {what} ({mine.total / memory.GiB:.1f} GiB) and a training rank "
+            f"({train.total / memory.GiB:.1f} GiB at rank 128) share {device}"
+        )
+        if capacity is not None and need > capacity:
+            raise ValueError(
+                f"{line}, which has {capacity / memory.GiB:.1f} GiB: give the workers that generate devices "
+                "outside TAILOR_TRAINING_DEVICES (TAILOR_DEVICES, TAILOR_WORKERS), one training group per "
+                "worker that trains (groups separated by ';'), or dedicate workers to training "
+                "(TAILOR_LONG_JOB_WORKERS, --kinds); see docs/gpu.md"
+            )
+        notes.append(line + (f" ({capacity / memory.GiB:.1f} GiB: the plan fits)" if capacity else ""))
+    return notes
+
+
+def device_memory(settings: Settings, device: str) -> int | None:
+    """Bytes a device offers a plan: ``TAILOR_GPU_MEMORY_GB``, else the GPU's total (None: unknown)."""
+    from tailor.engine import memory
+
+    if settings.gpu_memory_gb:
+        return int(settings.gpu_memory_gb * memory.GiB)
+    if not device.startswith("cuda"):
+        return None
+    try:
+        import torch
+
+        if not torch.cuda.is_available():
+            return None
+        return int(torch.cuda.get_device_properties(torch.device(device)).total_memory)
+    except Exception:
+        return None
+
+
 def parse_devices(text: str) -> list[str]:
     """``TAILOR_DEVICES`` ("cuda:0,cuda:1") as a list; empty when unset."""
     return [d.strip() for d in text.split(",") if d.strip()]
@@ -125,6 +256,7 @@ class WorkerSupervisor:
         self.kinds: list[list[str] | None] = list(kinds) if kinds is not None else [None] * count
         self.env = dict(env if env is not None else os.environ)
         self.devices = devices or parse_devices(self.env.get("TAILOR_DEVICES", ""))
+        self.placements = place_workers(self.kinds, self.devices, self.env.get(TRAINING_DEVICES_ENV, ""))
         self.cwd = cwd
         self.procs: list[subprocess.Popen[bytes] | None] = [None] * count
         self._started_at = [0.0] * count
@@ -140,8 +272,11 @@ class WorkerSupervisor:
         lane = self.kinds[slot]
         if lane is not None:
             env[KINDS_ENV] = ",".join(lane)
-        if self.devices:  # one device per worker, round robin: each knows its GPU
-            env["TAILOR_DEVICE"] = device_for(slot, self.devices)
+        place = self.placements[slot]  # each worker knows its GPU (and its training ranks' GPUs)
+        if place.device is not None:
+            env["TAILOR_DEVICE"] = place.device
+        if place.training_devices is not None:
+            env[TRAINING_DEVICES_ENV] = place.training_devices
         # Own process group: a terminal's Ctrl-C reaches the supervisor only, which then stops the
         # workers with one SIGTERM (a second signal would make them drop their running job).
         proc = subprocess.Popen(

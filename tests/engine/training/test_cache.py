@@ -16,7 +16,7 @@ from tailor.engine.training.data import (
     prune_cache,
     text_state_bytes,
 )
-from tailor.engine.training.trainer import ResumeMismatch, TrainConfig, Trainer
+from tailor.engine.training.trainer import ResumeMismatch, TrainConfig, Trainer, check_schedule, read_state
 from tests.engine.training.helpers import caption, red_images
 
 
@@ -110,7 +110,15 @@ def test_resume_refuses_a_changed_schedule(fresh_pipe: Callable, tmp_path: Path)
     with pytest.raises(ResumeMismatch, match=r"grad_accumulation: checkpoint 2, this run 4.*seed"):
         other.load_state(state)
     same = Trainer(fresh_pipe(), ex, _config(total_steps=1), device="cpu")
-    assert same.load_state(state) == 1
+    assert same.load_state(state) == 1 and same.resume_note is None
+    # the number of data-parallel processes is recorded, and another one is adapted to explicitly
+    recorded = read_state(state)["schedule"]
+    assert recorded["world_size"] == 1
+    note = check_schedule(_config(total_steps=1), recorded, world=2)
+    assert note is not None and "made by 1 training process(es), this run has 2" in note
+    with pytest.raises(ResumeMismatch, match="seed: checkpoint 10, this run 3") as refused:
+        check_schedule(_config(total_steps=1, seed=3), recorded, world=2)
+    assert "world_size" not in str(refused.value)
     assert torch.equal(
         same.lora_state()[next(iter(same.lora_state()))],
         trainer.lora_state()[next(iter(trainer.lora_state()))],

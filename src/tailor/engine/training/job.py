@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tailor.domain import models as rules
 from tailor.domain.enums import ModelStatus
@@ -37,6 +37,9 @@ from tailor.store import models as model_store
 from tailor.store.blob_base import BlobNotFound
 from tailor.store.db import session_scope
 from tailor.store.leases import fenced
+
+if TYPE_CHECKING:
+    from tailor.engine.training.ranks import RankGroup
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +140,8 @@ class TrainingJob:
         self._run: dict[str, Any] = {}
         self._first_step_at: float | None = None
         self._checkpoint_seconds: list[float] = []
+        self.ranks: RankGroup | None = None  # the other data-parallel processes, if any
+        self._state_dir: tempfile.TemporaryDirectory[str] | None = None
 
     def _fenced(self) -> Any:
         """A transaction that commits only while this attempt still holds the job."""
@@ -162,20 +167,38 @@ class TrainingJob:
         try:
             trainer = self.prepare(plan)
             trainer.run(
-                on_step=lambda step, loss, sps: self._report(
-                    step,
-                    plan.total_steps,
-                    loss,
-                    sps * (plan.total_steps - step),
-                    lr=trainer.last_lr,
-                    seconds_per_step=sps,
-                ),
+                on_step=lambda step, loss, sps: self._on_step(plan, trainer, step, loss, sps),
                 on_checkpoint=lambda step, loss: self.checkpoint(trainer, step, loss),
             )
+            if self.ranks is not None:  # every rank took its last step: they leave the group
+                self.ranks.close(finished=True)
             return self._finish(plan, trainer)
         except JobCancelled:
             self._set_status(ModelStatus.Stopped)
             raise
+        except Exception as e:
+            # a collective that failed because a helper rank died: report what happened to it
+            failure = self.ranks.failure_error() if self.ranks is not None else None
+            if failure is not None and not isinstance(e, PermanentJobError):
+                raise failure from e
+            raise
+        finally:
+            if self.ranks is not None:  # stopped, failed or done: no rank outlives the job
+                self.ranks.close()
+            if self._state_dir is not None:
+                self._state_dir.cleanup()
+
+    def _on_step(self, plan: Plan, trainer: Any, step: int, loss: float, s_per_step: float) -> None:
+        if self.ranks is not None:
+            self.ranks.check()
+        self._report(
+            step,
+            plan.total_steps,
+            loss,
+            s_per_step * (plan.total_steps - step),
+            lr=trainer.last_lr,
+            seconds_per_step=s_per_step,
+        )
 
     # --- the run -----------------------------------------------------------------------------
     def plan(self) -> Plan | None:
@@ -203,27 +226,38 @@ class TrainingJob:
             dataset_cache_dir,
             prune_cache,
         )
+        from tailor.engine.training.ranks import RankGroup, place_encoders, rank_devices
         from tailor.engine.training.trainer import TrainConfig, Trainer
 
         st = self.ctx.settings
-        device = resolve_device(st)
+        devices = rank_devices(st, resolve_device(st))
+        device = devices[0]  # this process is rank 0 of len(devices)
+        if st.training_grad_accumulation % len(devices):
+            raise PermanentJobError(
+                f"TAILOR_TRAINING_GRAD_ACCUMULATION ({st.training_grad_accumulation}) must be a multiple "
+                f"of the number of training processes ({len(devices)}, TAILOR_TRAINING_DEVICES)",
+                code=409,
+            )
         family = get_family(plan.family)
         tiny = is_tiny(st, family)
         self._report(0, plan.total_steps, None, None, force=True)
+        memory = {
+            "rank": plan.rank,
+            "gradient_checkpointing": st.training_gradient_checkpointing,
+            "text_encoder_on_device": st.training_text_cache_bytes is not None,
+        }
         if not tiny and family.name == "fibo":  # the memory plan is of FIBO's architecture
             try:  # the whole run's peak, before anything is loaded: fail now rather than OOM later
-                check_memory(
-                    st,
-                    device,
-                    "training",
-                    rank=plan.rank,
-                    gradient_checkpointing=st.training_gradient_checkpointing,
-                    text_encoder_on_device=st.training_text_cache_bytes is not None,
-                )
+                check_memory(st, device, "training", **memory)  # per rank: each checks its own
             except BaseModelUnavailable as e:
                 raise PermanentJobError(f"model {self.model_id}: {e}", code=507) from e
+        if len(devices) > 1:  # the other ranks load their pipelines while this one builds the cache
+            self.ranks = RankGroup(st, devices, family.name, memory, tag=f"model-{self.model_id}")
+            self.ranks.spawn()
         # the trainer manages devices itself: never under accelerate's offload hooks
-        pipe: Any = load_pipeline(st.model_copy(update={"cpu_offload": False}), family, plan=False)
+        pipe: Any = load_pipeline(
+            st.model_copy(update={"cpu_offload": False, "device": device}), family, plan=False
+        )
         self.base_weights = model_source(st, family)
         blobs = self.ctx.blobs
 
@@ -257,11 +291,7 @@ class TrainingJob:
             self.cache_report.text_cached,
             self.cache_report.text_recomputed,
         )
-        if device.startswith("cuda"):
-            if all(e.text_path is not None for e in examples):
-                pipe.text_encoder.to("cpu")  # every text state is cached: the encoder can wait
-            pipe.vae.to("cpu")
-            torch.cuda.empty_cache()
+        place_encoders(pipe, examples, device)
         self.sample_caption = plan.captions[0][2]
         self.sample_size = family.size_for("1:1", tiny)
         self.family = family
@@ -279,8 +309,26 @@ class TrainingJob:
             gradient_checkpointing=st.training_gradient_checkpointing,
             deterministic=st.training_deterministic,
         )
+        state = self._latest_state(config, len(devices))
+        if self.ranks is not None:
+            state_path = None
+            if state is not None:  # the helpers read the state from a file of this run's
+                self._state_dir = tempfile.TemporaryDirectory(prefix="tailor-resume-")
+                state_path = Path(self._state_dir.name) / "state.pt"
+                torch.save(state, state_path)
+            self.ranks.start(
+                examples,
+                config,
+                state_path,
+                device,
+                waiting=lambda: self._report(0, plan.total_steps, None, None, force=True),
+            )
         trainer = Trainer(pipe, examples, config, device=device, family=family)
-        self._resume(trainer)
+        if state is not None:
+            step = trainer.load_state(state)
+            log.info("model %s: resuming training at step %s", self.model_id, step)
+            if trainer.resume_note:
+                log.info("model %s: %s", self.model_id, trainer.resume_note)
         self.blob_prefix = plan.blob_prefix
         self._record_run_facts(plan, config, family, device, len(examples))
         return trainer
@@ -308,7 +356,11 @@ class TrainingJob:
             "images": images,
         }
 
-    def _resume(self, trainer: Any) -> None:
+    def _latest_state(self, config: Any, world: int) -> dict[str, Any] | None:
+        """The resumable state of the latest checkpoint (None: start from step 0), checked against
+        this run's schedule before any rank is given it (409 naming what differs)."""
+        from tailor.engine.training.trainer import ResumeMismatch, check_schedule, read_state
+
         with session_scope(self.ctx.sessions) as s:
             latest = ckpt_store.latest_checkpoint(s, self.model_id)
             key = latest.state_key if latest is not None else None
@@ -319,14 +371,13 @@ class TrainingJob:
         if key is not None and started:  # the elapsed time counts from the run's first start
             self._started_at = started
         if key is None:
-            return
-        from tailor.engine.training.trainer import ResumeMismatch
-
+            return None
+        state = read_state(self.ctx.blobs.get(key))
         try:
-            step = trainer.load_state(self.ctx.blobs.get(key))
+            check_schedule(config, state.get("schedule"), world)
         except ResumeMismatch as e:
             raise PermanentJobError(f"model {self.model_id}: {e}", code=409) from e
-        log.info("model %s: resuming training at step %s", self.model_id, step)
+        return state
 
     # --- progress and checkpoints ------------------------------------------------------------
     def _report(

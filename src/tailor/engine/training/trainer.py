@@ -12,7 +12,8 @@ learning-rate schedules. Text states missing from the cache (byte budget) are re
 Every random draw comes from (seed, micro-batch index): data order, noise, sigma. With the
 adapter, optimizer and scheduler restored from a checkpoint, a resumed run takes exactly the
 steps an uninterrupted run would have taken; the checkpoint records the settings that shape the
-run (``TrainConfig.schedule``) and a resume with other settings is refused (``ResumeMismatch``).
+run (``TrainConfig.schedule``) and a resume with other settings is refused (``ResumeMismatch``);
+another number of data-parallel processes is recorded too, and adapted to (same global batch).
 On CPU the continuation is bit-identical; on GPU only with ``deterministic`` (see README).
 """
 
@@ -57,8 +58,40 @@ SCHEDULE_FIELDS = (
 )
 
 
+# Recorded with the schedule, but a resume adapts to them: the number of data-parallel processes
+# (the global batch, ``grad_accumulation``, is what shapes a step, and it must match).
+ADAPTED = ("world_size",)
+
+
 class ResumeMismatch(ValueError):
     """A checkpoint was made with other schedule-shaping settings than this run's."""
+
+
+def check_schedule(config: TrainConfig, recorded: dict[str, Any] | None, world: int = 1) -> str | None:
+    """Refuse (``ResumeMismatch``) to continue a run recorded with other schedule-shaping
+    settings; returns a note when the run adapts (another number of processes), else None."""
+    if recorded is None:  # a checkpoint from before the schedule was recorded
+        return None
+    mine = config.schedule()
+    diff = [
+        f"{k}: checkpoint {recorded.get(k)!r}, this run {mine.get(k)!r}"
+        for k in sorted((set(mine) | set(recorded)) - set(ADAPTED))
+        if recorded.get(k) != mine.get(k)
+    ]
+    if diff:
+        raise ResumeMismatch(
+            "cannot resume: the checkpoint was trained with other settings ("
+            + "; ".join(diff)
+            + "). Configure this worker as the run started (TAILOR_TRAINING_* settings), "
+            "or train a new model."
+        )
+    before = int(recorded.get("world_size", 1))
+    if before != world:
+        return (
+            f"the checkpoint was made by {before} training process(es), this run has {world}: each "
+            f"step still takes the same {config.grad_accumulation} micro-batches, split {world} ways"
+        )
+    return None
 
 
 @dataclass(frozen=True)
@@ -85,7 +118,7 @@ class TrainConfig:
             value = getattr(self, name)
             out[name] = list(value) if isinstance(value, tuple) else value
         out["target_modules"] = list(TARGET_MODULES)
-        return out  # the number of processes is not part of it: the global batch is
+        return out  # the number of processes is recorded beside it (``ADAPTED``): the global batch is here
 
     def checkpoint_steps(self) -> list[int]:
         from tailor.domain.models import checkpoint_steps
@@ -125,6 +158,7 @@ class Trainer:
         self.step = 0
         self.last_loss: float | None = None
         self.last_lr: float | None = None  # the learning rate the latest step used
+        self.resume_note: str | None = None
         self._add_lora()
         self.params = [p for p in self.transformer.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(
@@ -273,18 +307,18 @@ class Trainer:
                 "scheduler": self.scheduler.state_dict(),
                 "rng": torch.get_rng_state(),
                 "last_loss": self.last_loss,
-                "schedule": self.config.schedule(),
+                "schedule": {**self.config.schedule(), "world_size": self.world},
             },
             path,
         )
 
-    def load_state(self, data: bytes | Path) -> int:
-        """Restore a saved state; returns the step training continues from."""
+    def load_state(self, data: bytes | Path | dict[str, Any]) -> int:
+        """Restore a saved state (its bytes, file or :func:`read_state`); returns the step
+        training continues from."""
         from peft import set_peft_model_state_dict
 
-        src = io.BytesIO(data) if isinstance(data, bytes) else data
-        state = torch.load(src, map_location="cpu", weights_only=False)
-        self.check_schedule(state.get("schedule"))
+        state = data if isinstance(data, dict) else read_state(data)
+        self.resume_note = self.check_schedule(state.get("schedule"))
         result = set_peft_model_state_dict(self.transformer, state["lora"])
         unexpected = getattr(result, "unexpected_keys", None)
         if unexpected:
@@ -298,23 +332,10 @@ class Trainer:
         self.last_loss = state.get("last_loss")
         return self.step
 
-    def check_schedule(self, recorded: dict[str, Any] | None) -> None:
-        """Refuse to continue a run recorded with other schedule-shaping settings."""
-        if recorded is None:  # a checkpoint from before the schedule was recorded
-            return
-        mine = self.config.schedule()
-        diff = [
-            f"{k}: checkpoint {recorded.get(k)!r}, this run {mine.get(k)!r}"
-            for k in sorted(set(mine) | set(recorded))
-            if recorded.get(k) != mine.get(k)
-        ]
-        if diff:
-            raise ResumeMismatch(
-                "cannot resume: the checkpoint was trained with other settings ("
-                + "; ".join(diff)
-                + "). Configure this worker as the run started (TAILOR_TRAINING_* settings), "
-                "or train a new model."
-            )
+    def check_schedule(self, recorded: dict[str, Any] | None) -> str | None:
+        """Refuse to continue a run recorded with other schedule-shaping settings (see
+        :func:`check_schedule`)."""
+        return check_schedule(self.config, recorded, self.world)
 
     # --- samples ---------------------------------------------------------------------------
     @torch.no_grad()
@@ -336,6 +357,13 @@ class Trainer:
             return out.images[0]
         finally:
             self.transformer.train()
+
+
+def read_state(data: bytes | Path) -> dict[str, Any]:
+    """A state written by :meth:`Trainer.save_state`, on the CPU."""
+    src = io.BytesIO(data) if isinstance(data, bytes) else data
+    state: dict[str, Any] = torch.load(src, map_location="cpu", weights_only=False)
+    return state
 
 
 def _process_group() -> tuple[int, int]:
