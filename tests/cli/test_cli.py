@@ -270,6 +270,7 @@ def test_ctrl_c_detaches_and_training_goes_on(
         env=env,
     )
     assert proc.stdout is not None
+    assert proc.stdout.readline().startswith("Estimate: ")  # printed before the run starts
     assert "started" in proc.stdout.readline()
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)

@@ -160,7 +160,11 @@ def _size(n: int) -> str:
 
 def estimate_line(est: TrainingEstimate) -> str:
     """One line: the expected duration, steps, checkpoints and disk, then the basis of the figures."""
-    took = "unknown" if est.estimated_seconds is None else f"about {_duration(est.estimated_seconds)}"
+    if est.estimated_seconds is None:
+        took = "unknown"
+    else:
+        took = _duration(est.estimated_seconds)
+        took = took if took.startswith("under") else f"about {took}"
     marks = len(est.checkpoint_steps)
     disk = f", {_size(est.disk_bytes)} of checkpoint files" if est.disk_bytes is not None else ""
     return (
