@@ -19,6 +19,7 @@ from tailor.infra.outbound import OutboundSlots
 from tailor.jobs.context import JobContext
 from tailor.jobs.queue import JobQueue
 from tailor.jobs.registry import Registry
+from tailor.services.training_estimate import Installation
 from tailor.store.blob_base import BlobStore
 from tailor.store.blobs import open_blob_store
 from tailor.store.db import make_engine, make_sessionmaker, session_scope
@@ -186,3 +187,19 @@ def ensure_default_token(rt: Runtime) -> str | None:
         token = orgs.create_token(s, org, name="default", secret=rt.settings.resolved_secret_key())
     write_private(rt.settings.token_file, token + "\n")
     return token
+
+
+def training_installation(settings: Settings, family: str) -> Installation:
+    """What this installation's settings say a training run of ``family`` trains with (the weights
+    as the engine resolves them), for the training estimate."""
+    from tailor.engine.families import get_family
+    from tailor.engine.pipeline import is_tiny, weights_name
+
+    fam = get_family(family)
+    return Installation(
+        weights=weights_name(settings, fam),
+        tiny=is_tiny(settings, fam),
+        grad_accumulation=settings.training_grad_accumulation,
+        max_steps=settings.training_max_steps,
+        checkpoint_interval=settings.training_checkpoint_interval,
+    )

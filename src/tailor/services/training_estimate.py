@@ -13,13 +13,13 @@ benchmarks (``DEFAULTS``), and the answer says which.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from statistics import median
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from tailor.config import Settings
 from tailor.domain import models as rules
 from tailor.domain.enums import ModelStatus
 from tailor.domain.errors import Conflict
@@ -73,26 +73,17 @@ DEFAULTS: dict[str, Default] = {
 }
 
 
-def installation(settings: Settings, family: str) -> Installation:
-    """What this installation's settings say a run of ``family`` trains with."""
-    from tailor.engine.families import get_family
-    from tailor.engine.pipeline import is_tiny, weights_name
-
-    fam = get_family(family)
-    return Installation(
-        weights=weights_name(settings, fam),
-        tiny=is_tiny(settings, fam),
-        grad_accumulation=settings.training_grad_accumulation,
-        max_steps=settings.training_max_steps,
-        checkpoint_interval=settings.training_checkpoint_interval,
-    )
-
-
 def training_estimate(
-    session: Session, organization_id: int, model_id: int, params: dict[str, Any], settings: Settings
+    session: Session,
+    organization_id: int,
+    model_id: int,
+    params: dict[str, Any],
+    installation: Callable[[str], Installation],
 ) -> dict[str, Any]:
     """The estimate for ``model`` trained with ``params`` (the expert parameters a start would take;
-    none: those recorded when it started, else what a start would choose)."""
+    none: those recorded when it started, else what a start would choose). ``installation(family)``
+    says what this installation's workers train ``family`` with (``bootstrap.training_installation``:
+    the settings read by the engine)."""
     model = get_model(session, organization_id, model_id)
     if model.dataset_id is None:
         raise Conflict(
@@ -106,7 +97,7 @@ def training_estimate(
         project = store.get_project(session, organization_id, model.project_id)
         chosen = parameters_for(model, project, params, images)
     family = model.training_version or "fibo"
-    inst = installation(settings, family)
+    inst = installation(family)
     total = min(chosen.total_training_steps, inst.max_steps or chosen.total_training_steps)
     marks = rules.checkpoint_steps(total, inst.checkpoint_interval or chosen.checkpoint_interval)
     overrides = []  # development settings that change the run from its parameters

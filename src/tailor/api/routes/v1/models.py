@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from anyio import to_thread
@@ -23,7 +24,7 @@ from tailor.api.schemas.v1_models import (
     render_progress,
 )
 from tailor.api.sse import SSE_HEADERS, poll_events
-from tailor.bootstrap import Runtime
+from tailor.bootstrap import Runtime, training_installation
 from tailor.domain import models as rules
 from tailor.domain.errors import InvalidInput, NotFound
 from tailor.domain.models import BASE_MODEL_CARD, BASE_MODEL_NAME, render_version
@@ -212,7 +213,9 @@ def training_estimate(
         "checkpoint_interval": checkpoint_interval,
         "lr_warmup_steps": lr_warmup_steps,
     }
-    return estimate_svc.training_estimate(session, org.organization_id, model_id, params, rt.settings)
+    return estimate_svc.training_estimate(
+        session, org.organization_id, model_id, params, partial(training_installation, rt.settings)
+    )
 
 
 @router.post("/models/{model_id}/stop_training", summary="Stop training")
