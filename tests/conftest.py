@@ -23,6 +23,26 @@ from tailor.store import orgs  # noqa: E402
 from tailor.store.db import session_scope  # noqa: E402
 
 PG_URL = os.environ.get("TAILOR_TEST_DATABASE_URL")
+# "gw0", "gw1", … in a pytest-xdist worker (the default run: see [tool.pytest.ini_options]); unset in
+# a serial run (-n 0).
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+
+
+def session_dir(base: Path) -> Path:
+    """The folder that every worker of this test session shares, given a worker's base temp folder
+    (``tmp_path_factory.getbasetemp()``): under pytest-xdist each worker has its own base temp inside
+    the session's. Things built once per session (the tiny models, under a file lock) live there."""
+    if XDIST_WORKER and base.name == f"popen-{XDIST_WORKER}":
+        return base.parent
+    return base
+
+
+@pytest.fixture(scope="session")
+def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny FIBO model, built once per test session (whichever worker needs it first)."""
+    from tailor.engine.tiny import ensure_tiny_model
+
+    return ensure_tiny_model(session_dir(tmp_path_factory.getbasetemp()) / "tiny-models")
 
 
 def _pg_database(base_url: str) -> Iterator[str]:
