@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -23,6 +24,34 @@ from tailor.store import orgs  # noqa: E402
 from tailor.store.db import session_scope  # noqa: E402
 
 PG_URL = os.environ.get("TAILOR_TEST_DATABASE_URL")
+# "gw0", "gw1", … in a pytest-xdist worker (the default run: see [tool.pytest.ini_options]); unset in
+# a serial run (-n 0).
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+if XDIST_WORKER:
+    # One torch thread per worker, in the worker and the processes its tests start (they inherit the
+    # environment): with 2 workers on 2 cores, two threads each oversubscribe the CPUs. Measured on the
+    # shared 2-core machine, 2 processes each running 6 tiny-model generations at once: 1.0 s with 1
+    # thread, 10-34 s with 2.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
+
+
+def session_dir(base: Path) -> Path:
+    """The folder that every worker of this test session shares, given a worker's base temp folder
+    (``tmp_path_factory.getbasetemp()``): under pytest-xdist each worker has its own base temp inside
+    the session's. Things built once per session (the tiny models, under a file lock) live there."""
+    if XDIST_WORKER and base.name == f"popen-{XDIST_WORKER}":
+        return base.parent
+    return base
+
+
+@pytest.fixture(scope="session")
+def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny FIBO model, built once per test session (whichever worker needs it first)."""
+    from tailor.engine.tiny import ensure_tiny_model
+
+    return ensure_tiny_model(session_dir(tmp_path_factory.getbasetemp()) / "tiny-models")
 
 
 def _pg_database(base_url: str) -> Iterator[str]:

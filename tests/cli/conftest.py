@@ -17,13 +17,6 @@ from tailor.config import Settings
 from tests.client.support import tiny_settings
 
 
-@pytest.fixture(scope="session")
-def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tailor.engine.tiny import ensure_tiny_model
-
-    return ensure_tiny_model(tmp_path_factory.getbasetemp() / "tiny-models")
-
-
 @pytest.fixture
 def settings(tmp_path: Path, db_url: str, tiny_dir: Path) -> Settings:
     return tiny_settings(tmp_path / "home", db_url, tiny_dir)

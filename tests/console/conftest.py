@@ -20,13 +20,6 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
 BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
-@pytest.fixture(scope="session")
-def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tailor.engine.tiny import ensure_tiny_model
-
-    return ensure_tiny_model(tmp_path_factory.getbasetemp() / "tiny-models")
-
-
 @pytest.fixture
 def settings(tmp_path: Path, db_url: str, tiny_dir: Path) -> Settings:
     return tiny_settings(tmp_path / "home", db_url, tiny_dir)

@@ -1,4 +1,4 @@
-"""End-to-end fixtures: the tiny model (built once per session) and settings for short runs."""
+"""End-to-end fixtures: settings for short runs on the tiny model (``tiny_dir``, tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,6 @@ import pytest
 
 from tailor.config import Settings
 from tests.conftest import make_settings
-
-
-@pytest.fixture(scope="session")
-def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tailor.engine.tiny import ensure_tiny_model
-
-    return ensure_tiny_model(tmp_path_factory.mktemp("models"))
 
 
 @pytest.fixture

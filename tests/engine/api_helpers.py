@@ -15,6 +15,7 @@ from tailor.store import checkpoints as ckpt_store
 from tailor.store.db import session_scope
 from tailor.store.orgs import authenticate
 from tailor.store.tables import TailoredModel
+from tests.conftest import session_dir
 from tests.engine.lora_helpers import add_completed_model, make_adapter
 
 # A complete structured prompt (the shape bria-vgl validates).
@@ -48,7 +49,7 @@ SP = json.dumps(
 def tiny_dir_for(base: Path) -> Path:
     from tailor.engine.tiny import ensure_tiny_model
 
-    return ensure_tiny_model(base / "tiny-models")
+    return ensure_tiny_model(session_dir(base) / "tiny-models")
 
 
 _ADAPTERS: dict[tuple[str, int], bytes] = {}

@@ -1,4 +1,4 @@
-"""Engine fixtures: the tiny model built once per session, adapters made with peft on it."""
+"""Engine fixtures: adapters made with peft on the tiny model (``tiny_dir``, tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,6 @@ from tailor.engine.generation import Generator
 from tailor.store.blob_base import BlobStore
 from tailor.store.blobs import open_blob_store
 from tests.engine.lora_helpers import make_adapter
-
-
-@pytest.fixture(scope="session")
-def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tailor.engine.tiny import ensure_tiny_model
-
-    return ensure_tiny_model(tmp_path_factory.mktemp("models"))
 
 
 @pytest.fixture(scope="session")

@@ -8,11 +8,13 @@ from pathlib import Path
 
 from PIL import Image
 
+from tests.conftest import session_dir
+
 
 def tiny_video_dir_for(base: Path) -> Path:
     from tailor.engine.video.tiny import ensure_tiny_video_model
 
-    return ensure_tiny_video_model(base / "tiny-video-models")
+    return ensure_tiny_video_model(session_dir(base) / "tiny-video-models")
 
 
 def picture(width: int = 96, height: int = 64, fmt: str = "PNG") -> bytes:

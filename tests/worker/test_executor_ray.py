@@ -146,8 +146,28 @@ def auth(token: str) -> dict[str, str]:
     return {"api_token": token}
 
 
+def _parent(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def _descends_from_this_process(pid: int) -> bool:
+    """Whether ``pid`` was started (through any chain of children) by this test process: the Ray
+    started by this module, not another test run's Ray on the same machine."""
+    me = os.getpid()
+    for _ in range(16):
+        pid = _parent(pid)
+        if pid == me:
+            return True
+        if pid <= 1:
+            return False
+    return False
+
+
 def ray_pids(title: str) -> list[int]:
-    """Pids of this machine's Ray worker processes whose title contains ``title``."""
+    """Pids of this module's Ray worker processes whose title contains ``title``."""
     pids = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -156,7 +176,7 @@ def ray_pids(title: str) -> list[int]:
             cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().decode(errors="replace")
         except OSError:
             continue
-        if cmdline.startswith("ray::") and title in cmdline:
+        if cmdline.startswith("ray::") and title in cmdline and _descends_from_this_process(int(entry)):
             pids.append(int(entry))
     return pids
 

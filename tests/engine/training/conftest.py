@@ -1,5 +1,5 @@
 """Fixtures for training tests: fresh tiny pipelines and fast training settings (the tiny model
-itself, ``tiny_dir``, comes from the engine's conftest)."""
+itself, ``tiny_dir``, comes from tests/conftest.py)."""
 
 from __future__ import annotations
 
