@@ -71,8 +71,8 @@ def final_adapter(runtime: Runtime, mid: int) -> dict[str, torch.Tensor]:
 async def test_sigkill_mid_training_resumes_to_the_same_weights(
     client: httpx.AsyncClient, auth: dict, runtime: Runtime, token: str, worker: object
 ) -> None:
-    runtime.settings.training_max_steps = 240
-    runtime.settings.training_checkpoint_interval = 40
+    runtime.settings.training_max_steps = 120
+    runtime.settings.training_checkpoint_interval = 20
     seeded = seed_dataset(runtime, token, n=5)
     killed = await start_model(client, auth, seeded.dataset_id, rank=4, learning_rate=0.0005)
 
@@ -92,12 +92,12 @@ async def test_sigkill_mid_training_resumes_to_the_same_weights(
             job_state = s.get(Job, s.get(TailoredModel, mid).job_id).state
         return body["status"] == "Completed" and job_state == "completed"
 
-    # 240 tiny steps, killed and resumed: about a minute on an idle 2-core machine, minutes on a busy one
+    # 120 tiny steps, killed and resumed: about a minute on an idle 2-core machine, minutes on a busy one
     await wait_for(lambda: completed(killed), timeout_s=600)
     with session_scope(runtime.sessions) as s:
         job = s.get(Job, s.get(TailoredModel, killed).job_id)
         assert job.attempts == 2 and job.state == "completed"
-        assert ckpt_store.checkpoint_steps(s, killed) == [240, 200, 160, 120, 80, 40]
+        assert ckpt_store.checkpoint_steps(s, killed) == [120, 100, 80, 60, 40, 20]
         # only the latest checkpoint keeps its (large) resumable state
         assert [c.state_key is not None for c in ckpt_store.list_checkpoints(s, killed)] == [True] + [
             False
