@@ -35,7 +35,7 @@ def test_history_compare_and_a_stopped_models_checkpoints(  # type: ignore[no-un
     page.goto(f"/console#/models/{stopped}")
     expect(page.locator("#stopped-note")).to_contain_text("its checkpoints are kept")
     expect(page.get_by_role("button", name="Download weights")).to_be_enabled()
-    page.locator("#ck-title ~ table button", has_text="Download").first.click()
+    page.locator("#ck-title ~ .scroll-x table button", has_text="Download").first.click()
     expect(page.get_by_role("link", name="Checkpoint 200 weights")).to_be_visible()
     shot(page, "model-stopped-checkpoints")
     page.get_by_role("button", name="Complete from the latest checkpoint (200)").click()

@@ -143,7 +143,7 @@ function checkpointsPanel(model, data, reload) {
   return h("section", { class: "panel", "aria-labelledby": "ck-title" },
     h("h2", { id: "ck-title" }, "Checkpoints"),
     h("p", { class: "hint" }, `Active version: ${data.active_model_version ?? "final weights"}`),
-    rows.length ? h("table", {}, h("thead", {}, h("tr", {}, ["Step", "Loss", "Sample", "Created", ""].map((t) => h("th", { scope: "col" }, t)))), h("tbody", {}, rows))
+    rows.length ? h("div", { class: "scroll-x" }, h("table", {}, h("thead", {}, h("tr", {}, ["Step", "Loss", "Sample", "Created", ""].map((t) => h("th", { scope: "col" }, t)))), h("tbody", {}, rows)))
       : h("p", { class: "empty" }, "No checkpoints yet."));
 }
 
