@@ -221,3 +221,16 @@ def live_server(app, worker) -> Iterator[str]:  # type: ignore[no-untyped-def]
     server.should_exit = True
     thread.join(timeout=15)
     sock.close()
+
+
+HEAVY_MARKERS = ("slow", "browser", "ray")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Modules with heavy tests run first (each module stays whole and in order): the two xdist
+    workers then share out the long modules at the start instead of one of them ending on a long
+    tail while the other waits."""
+    heavy = {
+        item.nodeid.split("::")[0] for item in items if any(item.get_closest_marker(m) for m in HEAVY_MARKERS)
+    }
+    items.sort(key=lambda item: item.nodeid.split("::")[0] not in heavy)

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
@@ -25,6 +27,7 @@ def test_ruff_is_clean() -> None:
     assert r.returncode == 0, r.stdout[-3000:]
 
 
+@pytest.mark.slow
 def test_mypy_is_clean_on_the_package() -> None:
     r = _run(str(BIN / "mypy"), "--no-incremental", "src")
     assert r.returncode == 0, r.stdout[-3000:]

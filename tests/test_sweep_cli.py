@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tailor.api.app import create_app
 from tailor.bootstrap import Runtime, build_runtime
@@ -47,6 +48,7 @@ async def _home_with_an_image_and_a_leftover(home: Path) -> tuple[Runtime, str, 
     return rt, image_key, leftover
 
 
+@pytest.mark.slow
 async def test_sweep_command(tmp_path: Path) -> None:
     home = tmp_path / "home"
     rt, image_key, leftover = await _home_with_an_image_and_a_leftover(home)

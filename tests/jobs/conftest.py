@@ -17,7 +17,7 @@ from tests.jobs.helpers import MODULE
 FAST = {
     "extra_handler_modules": MODULE,
     "heartbeat_interval_s": 0.2,
-    "heartbeat_timeout_s": 2.0,
+    "heartbeat_timeout_s": 6.0,  # a 2 s silence is ordinary on a loaded 2-core host
     "worker_poll_interval_s": 0.05,
     "job_retry_backoff_s": 0.0,
     "worker_shutdown_grace_s": 10.0,

@@ -114,6 +114,7 @@ def job_of(rt: Runtime, mid: int) -> Job:
         return job
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 async def test_sigkilled_worker_takes_its_training_child_with_it(
     client: httpx.AsyncClient,
